@@ -1,0 +1,82 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { type Conversation, ConversationId, Metadata } from "./domain/Conversation.js"
+import { StorageError } from "./domain/Errors.js"
+
+const ConversationRow = Schema.Struct({
+  id: ConversationId,
+  participants: Schema.parseJson(Schema.Array(Schema.String)),
+  metadata: Schema.NullOr(Schema.parseJson(Metadata)),
+  created_at: Schema.String,
+  last_activity_at: Schema.String
+})
+
+const decodeRows = Schema.decodeUnknown(Schema.Array(ConversationRow))
+
+const toConversation = (row: typeof ConversationRow.Type): Conversation => ({
+  id: row.id,
+  participants: row.participants,
+  metadata: row.metadata,
+  createdAt: row.created_at,
+  lastActivityAt: row.last_activity_at
+})
+
+export const storageError = (operation: string) => (cause: unknown) =>
+  new StorageError({ operation, detail: cause instanceof Error ? cause.message : String(cause) })
+
+/** Conversations and their participant keys. The only place that knows the conversations table. */
+export class ConversationStore extends Effect.Service<ConversationStore>()("twilio-mcp/ConversationStore", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+
+    const one = (query: Effect.Effect<ReadonlyArray<unknown>, unknown>, operation: string) =>
+      query.pipe(
+        Effect.flatMap(decodeRows),
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toConversation)),
+        Effect.mapError(storageError(operation))
+      )
+
+    const findById = (id: string) =>
+      one(sql`SELECT * FROM conversations WHERE id = ${id}`, "find conversation")
+
+    const findByKey = (key: string) =>
+      one(sql`SELECT * FROM conversations WHERE participant_key = ${key}`, "find conversation")
+
+    /**
+     * Inserts the thread unless one exists for the key, then reads whichever row won: concurrent writers
+     * (another process, a webhook) always converge on one conversation per participant set.
+     */
+    const findOrCreate = (input: {
+      readonly id: ConversationId
+      readonly key: string
+      readonly participants: ReadonlyArray<string>
+      readonly metadata: Metadata | null
+      readonly now: string
+    }) =>
+      Effect.gen(function*() {
+        const inserted = yield* sql`
+          INSERT INTO conversations (id, participant_key, participants, metadata, created_at, last_activity_at)
+          VALUES (${input.id}, ${input.key}, ${JSON.stringify(input.participants)},
+                  ${input.metadata === null ? null : JSON.stringify(input.metadata)}, ${input.now}, ${input.now})
+          ON CONFLICT (participant_key) DO NOTHING
+          RETURNING id`.pipe(Effect.mapError(storageError("create conversation")))
+        const conversation = yield* findByKey(input.key).pipe(
+          Effect.flatMap(Option.match({
+            onNone: () => Effect.fail(new StorageError({ operation: "create conversation", detail: "row vanished" })),
+            onSome: Effect.succeed
+          }))
+        )
+        return { conversation, created: inserted.length > 0 }
+      })
+
+    const touch = (id: string, at: string) =>
+      sql`UPDATE conversations SET last_activity_at = ${at} WHERE id = ${id} AND last_activity_at < ${at}`.pipe(
+        Effect.asVoid,
+        Effect.mapError(storageError("update conversation"))
+      )
+
+    return { findById, findByKey, findOrCreate, touch } as const
+  })
+}) {}

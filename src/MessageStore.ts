@@ -1,0 +1,197 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { storageError } from "./ConversationStore.js"
+import { Direction, Media, type Message, MessageStatus, type NewMessage, statusRank } from "./domain/Message.js"
+import { twilioErrorText } from "./domain/TwilioErrors.js"
+
+const MessageRow = Schema.Struct({
+  id: Schema.Number,
+  sid: Schema.String,
+  conversation_id: Schema.NullOr(Schema.String),
+  direction: Direction,
+  from_address: Schema.String,
+  to_address: Schema.String,
+  body: Schema.String,
+  status: MessageStatus,
+  error_code: Schema.NullOr(Schema.Number),
+  num_segments: Schema.NullOr(Schema.Number),
+  media: Schema.NullOr(Schema.parseJson(Schema.Array(Media))),
+  created_at: Schema.String
+})
+type MessageRow = typeof MessageRow.Type
+
+const decodeRows = Schema.decodeUnknown(Schema.Array(MessageRow))
+
+const toMessage = (row: MessageRow): Message => ({
+  messageSid: row.sid,
+  direction: row.direction,
+  from: row.from_address,
+  to: row.to_address,
+  body: row.body,
+  status: row.status,
+  timestamp: row.created_at,
+  conversationId: row.conversation_id,
+  ...(row.error_code === null ? {} : { errorCode: row.error_code, errorMessage: twilioErrorText(row.error_code) }),
+  ...(row.num_segments === null ? {} : { numSegments: row.num_segments }),
+  ...(row.media === null || row.media.length === 0 ? {} : { media: row.media })
+})
+
+export interface InboundFilter {
+  readonly from?: string | undefined
+  readonly to?: string | undefined
+  readonly conversationId?: string | undefined
+  readonly since?: string | undefined
+  readonly limit: number
+}
+
+export interface StatusUpdate {
+  readonly sid: string
+  readonly status: MessageStatus
+  readonly errorCode?: number | undefined
+  readonly at: string
+}
+
+/** What applying a status did: whether the event was new and whether the message moved forward. */
+export interface StatusOutcome {
+  readonly duplicate: boolean
+  readonly advanced: boolean
+  readonly known: boolean
+}
+
+const messageColumns = "id, sid, conversation_id, direction, from_address, to_address, body, status, error_code, num_segments, media, created_at"
+
+/** Messages and their status events. The only place that knows those tables. */
+export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/MessageStore", {
+  effect: Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const columns = sql.literal(messageColumns)
+
+    const rows = (query: Effect.Effect<ReadonlyArray<unknown>, unknown>, operation: string) =>
+      query.pipe(Effect.flatMap(decodeRows), Effect.mapError(storageError(operation)))
+
+    /**
+     * Moves a message to `status` if that ranks higher than what it has. An error code is kept once set:
+     * `undelivered` keeps its code even if a later event has none.
+     */
+    const advance = (update: StatusUpdate) =>
+      sql`
+        UPDATE messages
+        SET status = ${update.status}, status_rank = ${statusRank[update.status]},
+            error_code = COALESCE(${update.errorCode ?? null}, error_code), updated_at = ${update.at}
+        WHERE sid = ${update.sid} AND status_rank < ${statusRank[update.status]}
+        RETURNING id`.pipe(Effect.map((r) => r.length > 0))
+
+    /** Idempotent insert keyed by SID; then any callback that arrived before the row is applied. */
+    const insert = (message: NewMessage, now: string) =>
+      Effect.gen(function*() {
+        const inserted = yield* sql`
+          INSERT INTO messages (sid, conversation_id, direction, from_address, to_address, body, status,
+            status_rank, error_code, num_segments, num_media, media, messaging_service_sid, extra,
+            twilio_created_at, created_at, updated_at)
+          VALUES (${message.sid}, ${message.conversationId}, ${message.direction}, ${message.from},
+            ${message.to}, ${message.body}, ${message.status}, ${statusRank[message.status]},
+            ${message.errorCode ?? null}, ${message.numSegments ?? null}, ${message.media?.length ?? 0},
+            ${message.media && message.media.length > 0 ? JSON.stringify(message.media) : null},
+            ${message.messagingServiceSid ?? null},
+            ${message.extra && Object.keys(message.extra).length > 0 ? JSON.stringify(message.extra) : null},
+            ${message.twilioCreatedAt ?? null}, ${now}, ${now})
+          ON CONFLICT (sid) DO NOTHING
+          RETURNING id`
+        if (inserted.length === 0) return false
+        const pending = yield* sql<{ status: MessageStatus; error_code: number | null }>`
+          SELECT status, error_code FROM message_events WHERE message_sid = ${message.sid}
+          ORDER BY status_rank DESC LIMIT 1`
+        if (pending[0] !== undefined) {
+          yield* advance({ sid: message.sid, status: pending[0].status, errorCode: pending[0].error_code ?? undefined, at: now })
+        }
+        return true
+      }).pipe(Effect.mapError(storageError("store message")))
+
+    /** Records the event (once per SID and status) and moves the message forward only. */
+    const applyStatus = (update: StatusUpdate) =>
+      Effect.gen(function*() {
+        const event = yield* sql`
+          INSERT INTO message_events (message_sid, status, status_rank, error_code, received_at)
+          VALUES (${update.sid}, ${update.status}, ${statusRank[update.status]}, ${update.errorCode ?? null}, ${update.at})
+          ON CONFLICT (message_sid, status) DO NOTHING
+          RETURNING message_sid`
+        const advanced = yield* advance(update)
+        const known = advanced ||
+          (yield* sql`SELECT 1 FROM messages WHERE sid = ${update.sid}`).length > 0
+        return { duplicate: event.length === 0, advanced, known } satisfies StatusOutcome
+      }).pipe(Effect.mapError(storageError("apply status")))
+
+    const findBySid = (sid: string) =>
+      rows(sql`SELECT ${columns} FROM messages WHERE sid = ${sid}`, "find message").pipe(
+        Effect.map((r) => Option.map(Option.fromNullable(r[0]), toMessage))
+      )
+
+    /** Inbound messages, newest first, and how many match in all. */
+    const listInbound = (filter: InboundFilter) =>
+      Effect.gen(function*() {
+        const where = sql.and([
+          sql`direction = 'inbound'`,
+          ...(filter.from === undefined ? [] : [sql`from_address = ${filter.from}`]),
+          ...(filter.to === undefined ? [] : [sql`to_address = ${filter.to}`]),
+          ...(filter.conversationId === undefined ? [] : [sql`conversation_id = ${filter.conversationId}`]),
+          ...(filter.since === undefined ? [] : [sql`created_at > ${filter.since}`])
+        ])
+        const page = yield* rows(
+          sql`SELECT ${columns} FROM messages WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ${filter.limit}`,
+          "list inbound messages"
+        )
+        const total = page.length < filter.limit
+          ? page.length
+          : (yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM messages WHERE ${where}`.pipe(
+            Effect.mapError(storageError("count inbound messages"))
+          ))[0]!.n
+        return { messages: page.map(toMessage), totalCount: total }
+      })
+
+    /**
+     * The newest `limit` messages of a thread older than the message `before` (if given), in chronological
+     * order, and whether older ones remain.
+     */
+    const threadPage = (conversationId: string, options: { readonly limit: number; readonly before?: MessageRow | undefined }) =>
+      Effect.gen(function*() {
+        const cursor = options.before
+        const older = cursor === undefined
+          ? sql`conversation_id = ${conversationId}`
+          : sql`conversation_id = ${conversationId} AND (created_at < ${cursor.created_at} OR (created_at = ${cursor.created_at} AND id < ${cursor.id}))`
+        const page = yield* rows(
+          sql`SELECT ${columns} FROM messages WHERE ${older} ORDER BY created_at DESC, id DESC LIMIT ${options.limit + 1}`,
+          "read conversation thread"
+        )
+        const hasMore = page.length > options.limit
+        return { messages: page.slice(0, options.limit).reverse().map(toMessage), hasMore }
+      })
+
+    const findRow = (sid: string) =>
+      rows(sql`SELECT ${columns} FROM messages WHERE sid = ${sid}`, "find message").pipe(
+        Effect.map((r) => Option.fromNullable(r[0]))
+      )
+
+    /** Counts per direction and the newest message: enough for a thread summary without reading it all. */
+    const threadStats = (conversationId: string) =>
+      Effect.gen(function*() {
+        const counts = yield* sql<{ direction: string; n: number }>`
+          SELECT direction, COUNT(*) AS n FROM messages WHERE conversation_id = ${conversationId} GROUP BY direction`.pipe(
+          Effect.mapError(storageError("summarize thread"))
+        )
+        const last = yield* rows(
+          sql`SELECT ${columns} FROM messages WHERE conversation_id = ${conversationId} ORDER BY created_at DESC, id DESC LIMIT 1`,
+          "summarize thread"
+        )
+        const count = (d: string) => counts.find((c) => c.direction === d)?.n ?? 0
+        return {
+          inbound: count("inbound"),
+          outbound: count("outbound"),
+          last: Option.map(Option.fromNullable(last[0]), toMessage)
+        }
+      })
+
+    return { insert, applyStatus, findBySid, findRow, listInbound, threadPage, threadStats } as const
+  })
+}) {}

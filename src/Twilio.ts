@@ -1,0 +1,160 @@
+import * as Context from "effect/Context"
+import type RequestClient from "twilio/lib/base/RequestClient.js"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import { AppConfig, type AppConfigShape } from "./Config.js"
+import { TwilioApiError, TwilioUnreachable } from "./domain/Errors.js"
+import type { MessageStatus } from "./domain/Message.js"
+import { describeTwilioError } from "./domain/TwilioErrors.js"
+import { toIso } from "./domain/Time.js"
+
+export interface SendRequest {
+  readonly to: string
+  readonly from?: string | undefined
+  readonly messagingServiceSid?: string | undefined
+  readonly body: string
+  readonly mediaUrls?: ReadonlyArray<string> | undefined
+  readonly statusCallback: string
+}
+
+/** The fields of Twilio's Message resource this server uses. */
+export interface TwilioMessage {
+  readonly sid: string
+  readonly status: MessageStatus
+  readonly to: string
+  readonly from: string | null
+  readonly body: string
+  readonly direction: "inbound" | "outbound"
+  readonly numSegments: number | undefined
+  readonly errorCode: number | undefined
+  readonly errorMessage: string | undefined
+  readonly dateCreated: string | undefined
+  readonly dateUpdated: string | undefined
+}
+
+export type TwilioError = TwilioApiError | TwilioUnreachable
+
+export interface TwilioShape {
+  readonly send: (request: SendRequest) => Effect.Effect<TwilioMessage, TwilioError>
+  readonly fetchMessage: (sid: string) => Effect.Effect<TwilioMessage, TwilioError>
+}
+
+/** Twilio's REST API. `Twilio.live` talks to Twilio (or TWILIO_API_BASE_URL); TwilioMemory fakes it. */
+export class Twilio extends Context.Tag("twilio-mcp/Twilio")<Twilio, TwilioShape>() {
+  static readonly live = Layer.effect(Twilio, Effect.map(AppConfig, (config) => makeLive(config)))
+}
+
+interface SdkMessage {
+  sid: string
+  status: string
+  to: string
+  from: string | null
+  body: string | null
+  direction: string
+  numSegments: string | null
+  errorCode: number | null
+  errorMessage: string | null
+  dateCreated: Date | null
+  dateUpdated: Date | null
+}
+
+const fromSdk = (m: SdkMessage): TwilioMessage => ({
+  sid: m.sid,
+  status: m.status as MessageStatus,
+  to: m.to,
+  from: m.from,
+  body: m.body ?? "",
+  direction: m.direction === "inbound" ? "inbound" : "outbound",
+  numSegments: m.numSegments === null ? undefined : Number(m.numSegments),
+  errorCode: m.errorCode ?? undefined,
+  errorMessage: m.errorMessage ?? (m.errorCode ? describeTwilioError(m.errorCode) : undefined),
+  dateCreated: toIso(m.dateCreated),
+  dateUpdated: toIso(m.dateUpdated)
+})
+
+/**
+ * Turns what the SDK threw into a tagged error. A REST error means Twilio answered and did not act,
+ * except a 5xx, which like a timeout or reset is ambiguous for a send. Connection refused never reached
+ * Twilio, so nothing can have been sent.
+ */
+export const mapSdkError = (operation: string, isSend: boolean) => (error: unknown): TwilioError => {
+  const e = error as { status?: number; code?: number | string; message?: string }
+  if (typeof e.status === "number" && e.status < 500) {
+    const code = typeof e.code === "number" ? e.code : undefined
+    return new TwilioApiError({
+      operation,
+      httpStatus: e.status,
+      code,
+      detail: e.message ?? "request failed",
+      hint: code === undefined ? undefined : describeTwilioError(code)
+    })
+  }
+  const refused = e.code === "ECONNREFUSED" || e.code === "ENOTFOUND" || e.code === "EAI_AGAIN"
+  const reason = typeof e.status === "number"
+    ? `HTTP ${e.status} from Twilio`
+    : e.code === "ECONNABORTED" || e.code === "ETIMEDOUT"
+    ? "request timed out"
+    : `${e.code ?? "network error"}${e.message ? `: ${e.message}` : ""}`
+  return new TwilioUnreachable({ operation, reason, mayHaveSent: isSend && !refused })
+}
+
+/** 429 / 20429 mean the request was never processed: the only failures safe to retry, sends included. */
+const isRateLimited = (error: TwilioError) =>
+  error._tag === "TwilioApiError" && (error.httpStatus === 429 || error.code === 20429)
+
+export const rateLimitRetry = Schedule.exponential(Duration.millis(250), 2).pipe(
+  Schedule.intersect(Schedule.recurs(3))
+)
+
+/** Timeout and retry options go to the request client: the SDK ignores its own when one is passed. */
+const makeClient = async (config: AppConfigShape) => {
+  const { default: twilio } = await import("twilio")
+  const base = config.twilioApiBaseUrl
+  class RoutedRequestClient extends twilio.RequestClient {
+    override request<T>(opts: RequestClient.RequestOptions<T>) {
+      // https://api.twilio.com/… → base/…, https://<product>.twilio.com/… → base/<product>/…
+      const uri = base === undefined ? opts.uri : opts.uri.replace(
+        /^https:\/\/([a-z-]+)\.twilio\.com/,
+        (_m, product: string) => (product === "api" ? base : `${base}/${product}`)
+      )
+      return super.request<T>({ ...opts, uri })
+    }
+  }
+  return twilio(config.accountSid, Redacted.value(config.authToken), {
+    httpClient: new RoutedRequestClient({ timeout: config.twilioTimeoutMs, autoRetry: false })
+  })
+}
+
+const makeLive = (config: AppConfigShape): TwilioShape => {
+  // The SDK costs ~200 ms to import: load it on first use, not at start-up.
+  let client: ReturnType<typeof makeClient> | undefined
+  const sdk = Effect.promise(() => (client ??= makeClient(config)))
+
+  const call = <A>(operation: string, isSend: boolean, f: (c: Awaited<ReturnType<typeof makeClient>>) => Promise<A>) =>
+    Effect.flatMap(sdk, (c) =>
+      Effect.tryPromise({ try: () => f(c), catch: mapSdkError(operation, isSend) }).pipe(
+        // A hard bound above the SDK's own socket timeout, for servers that accept and never answer.
+        Effect.timeoutFail({
+          duration: Duration.millis(config.twilioTimeoutMs + 1000),
+          onTimeout: () => new TwilioUnreachable({ operation, reason: "request timed out", mayHaveSent: isSend })
+        }),
+        Effect.retry({ schedule: rateLimitRetry, while: isRateLimited })
+      ))
+
+  return {
+    send: (request) =>
+      call("send", true, (c) =>
+        c.messages.create({
+          to: request.to,
+          body: request.body,
+          statusCallback: request.statusCallback,
+          ...(request.from === undefined ? {} : { from: request.from }),
+          ...(request.messagingServiceSid === undefined ? {} : { messagingServiceSid: request.messagingServiceSid }),
+          ...(request.mediaUrls && request.mediaUrls.length > 0 ? { mediaUrl: [...request.mediaUrls] } : {})
+        })).pipe(Effect.map(fromSdk)),
+    fetchMessage: (sid) => call("fetch message", false, (c) => c.messages(sid).fetch()).pipe(Effect.map(fromSdk))
+  }
+}

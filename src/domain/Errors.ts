@@ -1,0 +1,88 @@
+import * as Schema from "effect/Schema"
+
+/**
+ * Failures a caller can act on. Each carries the facts and says in `message` what went wrong and what to
+ * do; the MCP bridge and the HTTP router turn them into a tool error or a status code in one place each.
+ */
+
+export class ConversationNotFound extends Schema.TaggedError<ConversationNotFound>()("ConversationNotFound", {
+  conversationId: Schema.String
+}) {
+  override get message() {
+    return `Conversation ${this.conversationId} not found. Use create_conversation, or omit conversationId to thread automatically.`
+  }
+}
+
+export class MessageNotFound extends Schema.TaggedError<MessageNotFound>()("MessageNotFound", {
+  messageSid: Schema.String
+}) {
+  override get message() {
+    return `Message ${this.messageSid} not found in local storage or in Twilio.`
+  }
+}
+
+export class AutoCreateDisabled extends Schema.TaggedError<AutoCreateDisabled>()("AutoCreateDisabled", {
+  participants: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    return `No conversation found and auto-creation is disabled (participants ${this.participants.join(", ")}). ` +
+      "Create one with create_conversation, or set AUTO_CREATE_CONVERSATIONS=true."
+  }
+}
+
+export class RecipientNotInConversation extends Schema.TaggedError<RecipientNotInConversation>()(
+  "RecipientNotInConversation",
+  { conversationId: Schema.String, to: Schema.String, participants: Schema.Array(Schema.String) }
+) {
+  override get message() {
+    return `Recipient ${this.to} is not a participant of conversation ${this.conversationId} ` +
+      `(participants: ${this.participants.join(", ")}). Omit conversationId or use that thread's number.`
+  }
+}
+
+export class MmsDisabled extends Schema.TaggedError<MmsDisabled>()("MmsDisabled", {}) {
+  override get message() {
+    return "mediaUrls given but MMS is disabled (ENABLE_MMS=false). Send text only, or enable MMS."
+  }
+}
+
+/** Twilio answered with an error: nothing was sent. */
+export class TwilioApiError extends Schema.TaggedError<TwilioApiError>()("TwilioApiError", {
+  operation: Schema.String,
+  httpStatus: Schema.Number,
+  code: Schema.optional(Schema.Number),
+  detail: Schema.String,
+  hint: Schema.optional(Schema.String)
+}) {
+  override get message() {
+    const code = this.code === undefined ? "" : ` ${this.code}`
+    return `Twilio error${code} (HTTP ${this.httpStatus}) during ${this.operation}: ${this.detail}` +
+      (this.hint ? ` — ${this.hint}` : "")
+  }
+}
+
+/**
+ * Twilio could not be reached or did not answer in time. For a send this is ambiguous: the request may
+ * have been processed, so it is never retried automatically.
+ */
+export class TwilioUnreachable extends Schema.TaggedError<TwilioUnreachable>()("TwilioUnreachable", {
+  operation: Schema.String,
+  reason: Schema.String,
+  mayHaveSent: Schema.Boolean
+}) {
+  override get message() {
+    return `Twilio unreachable during ${this.operation}: ${this.reason}.` +
+      (this.mayHaveSent
+        ? " The message may have been sent: check get_message_status or the Twilio console before sending again."
+        : " Try again later.")
+  }
+}
+
+export class StorageError extends Schema.TaggedError<StorageError>()("StorageError", {
+  operation: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `Local storage failed during ${this.operation}: ${this.detail}`
+  }
+}

@@ -1,0 +1,87 @@
+import { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as ParseResult from "effect/ParseResult"
+import * as Runtime from "effect/Runtime"
+import * as Schema from "effect/Schema"
+import { toolJsonSchema } from "./JsonSchema.js"
+import type { Tool } from "./Tool.js"
+
+export const SERVER_NAME = "twilio-mcp"
+export const SERVER_VERSION = "0.1.0"
+
+const failure = (text: string): CallToolResult => ({ isError: true, content: [{ type: "text", text }] })
+
+/** "to: must be an E.164 phone number…; message: is missing", the shape a model can fix in one go. */
+export const formatParseError = (error: ParseResult.ParseError): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)
+    .map((issue) => {
+      const where = issue.path.length > 0 ? issue.path.join(".") : "arguments"
+      const message = issue._tag === "Unexpected" ? "is not a parameter of this tool" : issue.message
+      return `${where}: ${message}`
+    })
+    .join("; ")
+
+/** The `tools/list` entries: the schemas are computed once. */
+export const listTools = (tools: ReadonlyArray<Tool<any>>) =>
+  tools.map((tool) => ({
+    name: tool.name,
+    description: tool.description,
+    inputSchema: toolJsonSchema(tool.input, "input") as { type: "object" },
+    outputSchema: toolJsonSchema(tool.output, "output") as { type: "object" },
+    annotations: tool.annotations
+  }))
+
+/**
+ * Runs one `tools/call`: decode, handle, encode. Every expected failure and every bad argument becomes an
+ * `isError` result; a defect is logged to stderr and reported without internals.
+ */
+export const callTool = <R>(tools: ReadonlyArray<Tool<R>>, name: string, args: unknown) => {
+  const tool = tools.find((t) => t.name === name)
+  if (tool === undefined) {
+    return Effect.succeed(failure(`Unknown tool "${name}". Available tools: ${tools.map((t) => t.name).join(", ")}.`))
+  }
+  return Schema.decodeUnknown(tool.input, { errors: "all", onExcessProperty: "error" })(args ?? {}).pipe(
+    Effect.mapError((e) => ({ _tag: "InvalidArguments", message: `Invalid arguments for ${name}: ${formatParseError(e)}` })),
+    Effect.flatMap(tool.handler),
+    Effect.flatMap((result) => Effect.orDie(Schema.encode(tool.output)(result))),
+    Effect.map((structured): CallToolResult => ({
+      content: [{ type: "text", text: JSON.stringify(structured) }],
+      structuredContent: structured as Record<string, unknown>
+    })),
+    Effect.catchAll((e) => Effect.succeed(failure(e.message))),
+    Effect.catchAllDefect((defect) =>
+      Effect.as(
+        Effect.logError(`tool ${name} failed`, Cause.die(defect)),
+        failure(`Internal error in ${name}; details are in the server log. The request may be retried.`)
+      )
+    ),
+    Effect.withLogSpan(`tool.${name}`)
+  )
+}
+
+/** Runs an effect for one request; `signal` aborts it when the client cancels. */
+export type Run<R> = <A>(effect: Effect.Effect<A, never, R>, signal: AbortSignal) => Promise<Exit.Exit<A, never>>
+
+export const runWith = <R>(runtime: Runtime.Runtime<R>): Run<R> => (effect, signal) =>
+  Runtime.runPromiseExit(runtime)(effect, { signal })
+
+/**
+ * The low-level MCP server (the SDK's `McpServer` only takes zod schemas) answering `tools/list` and
+ * `tools/call` from a list of tools.
+ */
+export const makeServer = <R>(tools: ReadonlyArray<Tool<R>>, run: Run<R>) => {
+  const server = new Server(
+    { name: SERVER_NAME, version: SERVER_VERSION },
+    { capabilities: { tools: {} } }
+  )
+  const listed = listTools(tools)
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }))
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const exit = await run(callTool(tools, request.params.name, request.params.arguments), extra.signal)
+    return Exit.getOrElse(exit, () => failure("The tool call was cancelled."))
+  })
+  return server
+}

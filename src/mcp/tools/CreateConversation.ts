@@ -1,0 +1,34 @@
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { PhoneNumber } from "../../domain/Address.js"
+import { Metadata } from "../../domain/Conversation.js"
+import { Messaging } from "../../Messaging.js"
+import * as Tool from "../Tool.js"
+
+export const createConversation = Tool.make({
+  name: "create_conversation",
+  description: "Create a conversation thread for a set of participants, or return the existing one for the same set (alreadyExisted: true).",
+  input: Schema.Struct({
+    participants: Schema.Array(PhoneNumber).pipe(
+      Schema.minItems(2, { message: () => "needs at least 2 phone numbers" }),
+      Schema.maxItems(20, { description: "E.164 phone numbers, 2-20, distinct" }),
+      Schema.filter((ps) => new Set(ps).size === ps.length || "must not repeat a phone number")
+    ),
+    metadata: Schema.optional(Metadata.annotations({ description: "Custom JSON object to attach" }))
+  }),
+  output: Schema.Struct({
+    conversationId: Schema.String,
+    participants: Schema.Array(Schema.String),
+    createdAt: Schema.String,
+    metadata: Metadata,
+    alreadyExisted: Schema.Boolean
+  }),
+  annotations: {
+    title: "Create conversation",
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: false
+  },
+  handler: (input) => Effect.flatMap(Messaging, (m) => m.createConversation(input.participants, input.metadata))
+})

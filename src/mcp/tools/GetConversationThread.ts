@@ -1,0 +1,48 @@
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { ConversationId } from "../../domain/Conversation.js"
+import { Message, MessageSid } from "../../domain/Message.js"
+import { Messaging } from "../../Messaging.js"
+import * as Tool from "../Tool.js"
+
+export const getConversationThread = Tool.make({
+  name: "get_conversation_thread",
+  description: "Messages of a conversation in chronological order: the newest page; pass 'before' from the result to read older ones.",
+  input: Schema.Struct({
+    conversationId: ConversationId,
+    includeContext: Schema.optionalWith(
+      Schema.Boolean.annotations({ description: "Add a summary: counts, last activity, whether a reply is awaited" }),
+      { default: () => false }
+    ),
+    limit: Schema.optionalWith(
+      Schema.Number.pipe(Schema.int(), Schema.between(1, 500, { message: () => "must be between 1 and 500" })).annotations({
+        description: "Messages per page, 1-500 (default 50)"
+      }),
+      { default: () => 50 }
+    ),
+    before: Schema.optional(MessageSid.annotations({ description: "Return messages older than this one (paging)" }))
+  }),
+  output: Schema.Struct({
+    conversationId: Schema.String,
+    participants: Schema.Array(Schema.String),
+    messages: Schema.Array(Message),
+    hasMore: Schema.Boolean,
+    before: Schema.optional(Schema.String),
+    context: Schema.optional(Schema.Struct({
+      summary: Schema.String,
+      lastActivity: Schema.String,
+      messageCount: Schema.Number,
+      inboundCount: Schema.Number,
+      outboundCount: Schema.Number,
+      awaitingReply: Schema.Boolean
+    }))
+  }),
+  annotations: {
+    title: "Get conversation thread",
+    readOnlyHint: true,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: false
+  },
+  handler: (input) => Effect.flatMap(Messaging, (m) => m.thread(input))
+})

@@ -1,0 +1,29 @@
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { MessageSid } from "../../domain/Message.js"
+import { Messaging } from "../../Messaging.js"
+import * as Tool from "../Tool.js"
+
+export const getMessageStatus = Tool.make({
+  name: "get_message_status",
+  description: "Delivery status of a message, fetched live from Twilio (falls back to the last stored status if Twilio is unreachable).",
+  input: Schema.Struct({ messageSid: MessageSid }),
+  output: Schema.Struct({
+    messageSid: Schema.String,
+    status: Schema.String,
+    timestamp: Schema.String,
+    to: Schema.String,
+    from: Schema.String,
+    errorCode: Schema.optional(Schema.Number),
+    errorMessage: Schema.optional(Schema.String),
+    note: Schema.optional(Schema.String)
+  }),
+  annotations: {
+    title: "Get message status",
+    readOnlyHint: true,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: true
+  },
+  handler: (input) => Effect.flatMap(Messaging, (m) => m.status(input.messageSid))
+})
