@@ -34,6 +34,10 @@ export interface AppConfigShape {
   /** Where REST calls go instead of https://*.twilio.com (an emulator in tests). */
   readonly twilioApiBaseUrl: string | undefined
   readonly twilioTimeoutMs: number
+  /** Send guard: E.164 numbers and "+CC" prefixes a send may go to; undefined allows all. */
+  readonly allowedRecipients: ReadonlyArray<string> | undefined
+  /** Send guard: outbound messages allowed per rolling hour, across all processes; undefined for no cap. */
+  readonly maxPerHour: number | undefined
   /** In-memory Twilio: nothing leaves the machine. */
   readonly sandbox: boolean
 }
@@ -70,6 +74,15 @@ const IntFromEnv = (min: number, max: number) =>
     Schema.between(min, max, { message: () => `must be between ${min} and ${max}` })
   )
 
+const logLevels: ReadonlyArray<LogLevelName> = ["debug", "info", "warn", "error"]
+
+/** A string filter, not a Literal union: the union reports one "Expected …" line per allowed value. */
+const LogLevelFromEnv = Schema.String.pipe(
+  Schema.filter((s): s is LogLevelName => (logLevels as ReadonlyArray<string>).includes(s), {
+    message: (issue) => `must be one of ${logLevels.join(", ")} (got ${JSON.stringify(issue.actual)})`
+  })
+)
+
 const HttpUrl = Schema.String.pipe(
   Schema.filter((s) => {
     try {
@@ -99,12 +112,22 @@ const Env = Schema.Struct({
   WEBHOOK_HOST: optionalWithDefault(Schema.String.pipe(Schema.minLength(1)), () => "127.0.0.1"),
   WEBHOOK_PORT: optionalWithDefault(IntFromEnv(0, 65535), () => 3000),
   DATABASE_PATH: optionalWithDefault(Schema.String.pipe(Schema.minLength(1)), () => "./data/twilio.db"),
-  LOG_LEVEL: optionalWithDefault(Schema.Literal("debug", "info", "warn", "error"), () => "info" as const),
+  LOG_LEVEL: optionalWithDefault(LogLevelFromEnv, () => "info" as const),
   AUTO_CREATE_CONVERSATIONS: optionalWithDefault(BooleanFromEnv, () => true),
   ENABLE_AI_CONTEXT: optionalWithDefault(BooleanFromEnv, () => true),
   ENABLE_MMS: optionalWithDefault(BooleanFromEnv, () => true),
   TWILIO_API_BASE_URL: Schema.optional(HttpUrl),
-  TWILIO_TIMEOUT_MS: optionalWithDefault(IntFromEnv(100, 120_000), () => 15_000)
+  TWILIO_TIMEOUT_MS: optionalWithDefault(IntFromEnv(100, 120_000), () => 15_000),
+  SMS_ALLOWED_RECIPIENTS: Schema.optional(
+    Schema.split(",").pipe(
+      Schema.compose(Schema.Array(Schema.Trim.pipe(
+        Schema.pattern(/^\+\d{1,15}$/, {
+          message: () => "must list E.164 numbers or +CC country prefixes separated by commas (e.g. +15551234567,+44)"
+        })
+      )))
+    )
+  ),
+  SMS_MAX_PER_HOUR: Schema.optional(IntFromEnv(1, 1_000_000))
 })
 
 /** Values that let the sandbox run with no Twilio account; they never reach Twilio. */
@@ -173,6 +196,8 @@ export const parseConfig = (
       enableMms: e.ENABLE_MMS,
       twilioApiBaseUrl: e.TWILIO_API_BASE_URL?.replace(/\/+$/, ""),
       twilioTimeoutMs: e.TWILIO_TIMEOUT_MS,
+      allowedRecipients: e.SMS_ALLOWED_RECIPIENTS,
+      maxPerHour: e.SMS_MAX_PER_HOUR,
       sandbox: options.sandbox
     }))
   )

@@ -23,6 +23,18 @@ const toConversation = (row: typeof ConversationRow.Type): Conversation => ({
   lastActivityAt: row.last_activity_at
 })
 
+const lastOf = (row: Record<string, unknown>) =>
+  row.last_sid === null
+    ? null
+    : {
+      messageSid: String(row.last_sid),
+      direction: row.last_direction as "inbound" | "outbound",
+      from: String(row.last_from),
+      body: String(row.last_body),
+      status: String(row.last_status),
+      timestamp: String(row.last_at)
+    }
+
 export const storageError = (operation: string) => (cause: unknown) =>
   new StorageError({ operation, detail: cause instanceof Error ? cause.message : String(cause) })
 
@@ -77,6 +89,23 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
         Effect.mapError(storageError("update conversation"))
       )
 
-    return { findById, findByKey, findOrCreate, touch } as const
+    /** Most recently active threads first, each with its newest message; `before` pages by last activity. */
+    const recent = (options: { readonly limit: number; readonly before?: string | undefined }) =>
+      sql`
+        SELECT c.*, m.sid AS last_sid, m.direction AS last_direction, m.from_address AS last_from,
+               m.body AS last_body, m.status AS last_status, m.created_at AS last_at
+        FROM conversations c
+        LEFT JOIN messages m ON m.id = (
+          SELECT id FROM messages WHERE conversation_id = c.id ORDER BY created_at DESC, id DESC LIMIT 1)
+        WHERE ${options.before === undefined ? sql`1 = 1` : sql`c.last_activity_at < ${options.before}`}
+        ORDER BY c.last_activity_at DESC, c.id DESC
+        LIMIT ${options.limit}`.pipe(
+        Effect.flatMap((raw) =>
+          Effect.map(decodeRows(raw), (decoded) => decoded.map((c, i) => ({ ...toConversation(c), last: lastOf(raw[i]!) })))
+        ),
+        Effect.mapError(storageError("list conversations"))
+      )
+
+    return { findById, findByKey, findOrCreate, touch, recent } as const
   })
 }) {}

@@ -9,8 +9,9 @@ import * as path from "node:path"
 import { AppConfig } from "./Config.js"
 import { StorageError } from "./domain/Errors.js"
 import init from "./migrations/0001_init.js"
+import agentFeatures from "./migrations/0002_agent_features.js"
 
-export const migrations = { "0001_init": init }
+export const migrations = { "0001_init": init, "0002_agent_features": agentFeatures }
 
 /** A DATABASE_PATH that cannot be created or written fails start-up with a message that names it. */
 const ensureWritable = (filename: string) =>
@@ -74,4 +75,13 @@ export const writeTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 export const ping = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT COUNT(*) AS n FROM conversations WHERE 0`).pipe(
   Effect.asVoid,
   Effect.mapError((e) => new StorageError({ operation: "health check", detail: e.message }))
+)
+
+/**
+ * SQLite's counter of commits made by other connections: a change means another process (a second MCP
+ * client, the webhooks process) wrote, so a waiter knows when to look again without querying the tables.
+ */
+export const dataVersion = Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ data_version: number }>`PRAGMA data_version`).pipe(
+  Effect.map((rows) => rows[0]?.data_version ?? 0),
+  Effect.mapError((e) => new StorageError({ operation: "check for changes", detail: e.message }))
 )

@@ -35,7 +35,9 @@ const toMessage = (row: MessageRow): Message => ({
   conversationId: row.conversation_id,
   ...(row.error_code === null ? {} : { errorCode: row.error_code, errorMessage: twilioErrorText(row.error_code) }),
   ...(row.num_segments === null ? {} : { numSegments: row.num_segments }),
-  ...(row.media === null || row.media.length === 0 ? {} : { media: row.media })
+  ...(row.media === null || row.media.length === 0 ? {} : { media: row.media }),
+  // Inbound bodies are written by third parties: flagged so a model treats them as data, not instructions.
+  ...(row.direction === "inbound" ? { untrusted: true as const } : {})
 })
 
 export interface InboundFilter {
@@ -192,6 +194,90 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
         }
       })
 
-    return { insert, applyStatus, findBySid, findRow, listInbound, threadPage, threadStats } as const
+    /** Outbound messages stored since `since`, by every process sharing the database: the hourly send cap. */
+    const countOutboundSince = (since: string) =>
+      sql<{ n: number }>`SELECT COUNT(*) AS n FROM messages WHERE direction = 'outbound' AND created_at >= ${since}`.pipe(
+        Effect.map((r) => r[0]?.n ?? 0),
+        Effect.mapError(storageError("count sent messages"))
+      )
+
+    /** When this thread last sent: a reply is anything inbound after it. */
+    const lastOutboundAt = (conversationId: string) =>
+      sql<{ at: string | null }>`
+        SELECT MAX(created_at) AS at FROM messages WHERE conversation_id = ${conversationId} AND direction = 'outbound'`.pipe(
+        Effect.map((r) => r[0]?.at ?? undefined),
+        Effect.mapError(storageError("find last sent message"))
+      )
+
+    /** Inbound messages after `since` in chronological order: the replies a waiter returns. */
+    const inboundAfter = (filter: { readonly conversationId?: string | undefined; readonly from?: string | undefined; readonly since: string }) =>
+      rows(
+        sql`SELECT ${columns} FROM messages WHERE ${
+          sql.and([
+            sql`direction = 'inbound'`,
+            sql`created_at > ${filter.since}`,
+            ...(filter.conversationId === undefined ? [] : [sql`conversation_id = ${filter.conversationId}`]),
+            ...(filter.from === undefined ? [] : [sql`from_address = ${filter.from}`])
+          ])
+        } ORDER BY created_at, id LIMIT 50`,
+        "read replies"
+      ).pipe(Effect.map((r) => r.map(toMessage)))
+
+    /**
+     * Full-text search over bodies, best match first. The query is matched as words (each term quoted),
+     * so user text can never be an FTS5 syntax error.
+     */
+    const search = (query: {
+      readonly text: string
+      readonly from?: string | undefined
+      readonly conversationId?: string | undefined
+      readonly limit: number
+    }) => {
+      const terms = query.text.split(/\s+/).filter((t) => t.length > 0).map((t) => `"${t.replaceAll("\"", "\"\"")}"`)
+      if (terms.length === 0) return Effect.succeed([] as Array<Message>)
+      return rows(
+        sql`SELECT ${sql.literal(messageColumns.split(", ").map((c) => `m.${c}`).join(", "))}
+            FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+            WHERE ${
+          sql.and([
+            sql`messages_fts MATCH ${terms.join(" ")}`,
+            ...(query.from === undefined ? [] : [sql`m.from_address = ${query.from}`]),
+            ...(query.conversationId === undefined ? [] : [sql`m.conversation_id = ${query.conversationId}`])
+          ])
+        } ORDER BY rank LIMIT ${query.limit}`,
+        "search messages"
+      ).pipe(Effect.map((r) => r.map(toMessage)))
+    }
+
+    /** When the newest inbound message was stored: where catching up with Twilio starts. */
+    const newestInboundAt = sql<{ at: string | null }>`SELECT MAX(created_at) AS at FROM messages WHERE direction = 'inbound'`.pipe(
+      Effect.map((r) => r[0]?.at ?? undefined),
+      Effect.mapError(storageError("find newest inbound message"))
+    )
+
+    /** Outbound messages since `since` whose status is not final yet: their callbacks may have been missed. */
+    const pendingOutbound = (since: string, limit: number) =>
+      sql<{ sid: string }>`
+        SELECT sid FROM messages WHERE direction = 'outbound' AND status_rank < 4 AND created_at >= ${since}
+        ORDER BY created_at DESC LIMIT ${limit}`.pipe(
+        Effect.map((r) => r.map((row) => row.sid)),
+        Effect.mapError(storageError("list pending messages"))
+      )
+
+    return {
+      newestInboundAt,
+      pendingOutbound,
+      insert,
+      applyStatus,
+      findBySid,
+      findRow,
+      listInbound,
+      threadPage,
+      threadStats,
+      countOutboundSince,
+      lastOutboundAt,
+      inboundAfter,
+      search
+    } as const
   })
 }) {}

@@ -1,3 +1,5 @@
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -9,6 +11,11 @@ import { ConversationNotFound, MessageNotFound, MmsDisabled, RecipientNotInConve
 import type { Media, Message } from "./domain/Message.js"
 import { nowIso } from "./domain/Time.js"
 import { type InboundFilter, MessageStore, type StatusUpdate } from "./MessageStore.js"
+import { Inbox } from "./Inbox.js"
+import { classifyOptOut, OptOuts } from "./OptOuts.js"
+import { previewSegments, type SegmentPreview } from "./Segments.js"
+import { SendGuard } from "./SendGuard.js"
+import { SendKeys } from "./SendKeys.js"
 import { Threading } from "./Threading.js"
 import { Twilio } from "./Twilio.js"
 
@@ -18,7 +25,29 @@ export interface SendInput {
   readonly from?: PhoneNumber | undefined
   readonly conversationId?: ConversationId | undefined
   readonly mediaUrls?: ReadonlyArray<string> | undefined
+  readonly idempotencyKey?: string | undefined
 }
+
+export interface SendResult {
+  readonly messageSid: string
+  readonly status: string
+  readonly to: string
+  readonly from: string
+  readonly conversationId: string | null
+  readonly timestamp: string
+  readonly segments: number
+  readonly encoding: string
+  readonly nonGsmCharacters?: ReadonlyArray<string>
+  readonly replayed?: boolean
+  readonly warning?: string
+}
+
+/** Segment fields of a send result; the UCS-2 culprits only when there are some. */
+const segmentFields = (preview: SegmentPreview) => ({
+  segments: preview.segments,
+  encoding: preview.encoding,
+  ...(preview.nonGsmCharacters.length > 0 ? { nonGsmCharacters: preview.nonGsmCharacters } : {})
+})
 
 export interface InboundMessage {
   readonly sid: string
@@ -51,6 +80,11 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
     const twilio = yield* Twilio
     const messages = yield* MessageStore
     const threading = yield* Threading
+    const guard = yield* SendGuard
+    const optOuts = yield* OptOuts
+    const sendKeys = yield* SendKeys
+    const inbox = yield* Inbox
+    const defaultSender: string = config.phoneNumber ?? config.messagingServiceSid!
 
     const requireConversation = (id: string) =>
       Effect.flatMap(
@@ -62,22 +96,50 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
       )
 
     /**
-     * Validate and resolve the thread (no writes), send, then store. Twilio failing leaves nothing behind;
-     * storage failing after Twilio accepted still reports the sent message, so the agent never resends.
+     * Everything decided before a send, with no writes: the sender, the guard's checks (opt-out, allowed
+     * recipients, hourly cap), the thread (existing, or one that may be created), and the segment count.
      */
-    const send = (input: SendInput) =>
+    const prepare = (input: SendInput) =>
       Effect.gen(function*() {
         const media = input.mediaUrls ?? []
         if (media.length > 0 && !config.enableMms) return yield* new MmsDisabled()
         const useService = input.from === undefined && config.messagingServiceSid !== undefined
-        const sender: string = input.from ?? config.phoneNumber ?? config.messagingServiceSid!
+        const sender: string = input.from ?? defaultSender
+        yield* guard.check(input.to, sender)
         const target = input.conversationId === undefined
           ? yield* threading.plan([sender, input.to])
           : yield* Effect.flatMap(requireConversation(input.conversationId), (c) =>
             c.participants.includes(input.to)
               ? Effect.succeed(Option.some(c))
               : Effect.fail(new RecipientNotInConversation({ conversationId: c.id, to: input.to, participants: c.participants })))
+        return { media, useService, sender, target, segments: previewSegments(input.message), now: yield* nowIso }
+      })
 
+    /** A dry run: what `send` would do, without sending or writing. */
+    const preview = (input: SendInput) =>
+      Effect.map(prepare(input), (plan) => ({
+        dryRun: true,
+        status: "not sent (dry run)",
+        to: input.to as string,
+        from: plan.sender,
+        conversationId: Option.match(plan.target, { onNone: () => null, onSome: (c) => c.id as string }),
+        timestamp: plan.now,
+        ...segmentFields(plan.segments)
+      }))
+
+    /**
+     * Prepare, send, then store. Nothing is written when a check or Twilio refuses; storage failing after
+     * Twilio accepted still reports the sent message, so the agent never resends. With an idempotency
+     * key, the key is held from before the send.
+     */
+    const send = (input: SendInput) =>
+      Effect.gen(function*() {
+        const { media, now, segments: preview, sender, target, useService } = yield* prepare(input)
+        const key = input.idempotencyKey
+        if (key !== undefined) {
+          const earlier = yield* sendKeys.reserve(key, now)
+          if (earlier !== undefined) return { ...(earlier as SendResult), replayed: true } satisfies SendResult
+        }
         const sent = yield* twilio.send({
           to: input.to,
           body: input.message,
@@ -85,9 +147,18 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
           messagingServiceSid: useService ? config.messagingServiceSid : undefined,
           mediaUrls: media,
           statusCallback: `${config.webhookBaseUrl}${STATUS_PATH}`
-        })
+        }).pipe(
+          Effect.tapError((error) =>
+            Effect.all([
+              // A clear refusal sent nothing: the key may be used again. An ambiguous failure keeps it held.
+              key !== undefined && error._tag === "TwilioApiError" ? sendKeys.release(key) : Effect.void,
+              error._tag === "TwilioApiError" && error.code === 21610
+                ? writeTransaction(optOuts.record({ recipient: input.to, sender, change: "opt-out", source: "twilio 21610", at: now }))
+                : Effect.void
+            ]).pipe(Effect.ignore)
+          )
+        )
         const from = sent.from ?? sender
-        const now = yield* nowIso
 
         const stored = yield* writeTransaction(
           Effect.gen(function*() {
@@ -103,38 +174,49 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
               status: sent.status,
               conversationId: conversation.id,
               errorCode: sent.errorCode,
-              numSegments: sent.numSegments,
+              numSegments: sent.numSegments ?? preview.segments,
               media: media.map((url) => ({ url })),
               messagingServiceSid: useService ? config.messagingServiceSid : undefined,
               twilioCreatedAt: sent.dateCreated
             }, now)
             yield* threading.touch(conversation.id, now)
-            return conversation.id
+            const result: SendResult = {
+              messageSid: sent.sid,
+              status: sent.status,
+              to: input.to,
+              from,
+              conversationId: conversation.id,
+              timestamp: now,
+              ...segmentFields(preview)
+            }
+            if (key !== undefined) yield* sendKeys.complete(key, result)
+            return result
           })
         ).pipe(
           Effect.tapError((e) => Effect.logError("message sent but not stored", e.message).pipe(Effect.annotateLogs("sid", sent.sid))),
           Effect.either
         )
-
-        return {
+        return Either.getOrElse(stored, (error): SendResult => ({
           messageSid: sent.sid,
           status: sent.status,
-          to: input.to as string,
+          to: input.to,
           from,
-          conversationId: Either.getOrNull(stored),
+          conversationId: null,
           timestamp: now,
-          ...(sent.numSegments === undefined ? {} : { numSegments: sent.numSegments }),
-          ...(Either.isLeft(stored)
-            ? { warning: `Sent, but not stored locally (${stored.left.detail}). Do not resend; check get_message_status.` }
-            : {})
-        }
+          ...segmentFields(preview),
+          warning: `Sent, but not stored locally (${error.detail}). Do not resend; check get_message_status.`
+        }))
       })
 
-    /** An inbound message, stored once however often Twilio delivers it. */
+    /**
+     * An inbound message, stored once however often Twilio delivers it, with its opt-out keyword applied
+     * in the same transaction; then any waiter in this process is woken.
+     */
     const recordInbound = (inbound: InboundMessage) =>
       Effect.gen(function*() {
         const now = yield* nowIso
-        return yield* writeTransaction(
+        const change = classifyOptOut(inbound.body, inbound.extra.OptOutType)
+        const result = yield* writeTransaction(
           Effect.gen(function*() {
             const conversation = yield* threading.forMessage([inbound.from, inbound.to], now)
             const inserted = yield* messages.insert({
@@ -151,9 +233,14 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
               extra: inbound.extra
             }, now)
             if (conversation !== null) yield* threading.touch(conversation.id, now)
+            if (inserted && change !== undefined) {
+              yield* optOuts.record({ recipient: inbound.from, sender: inbound.to, change, source: "inbound keyword", at: now })
+            }
             return { duplicate: !inserted, conversationId: conversation?.id ?? null }
           })
         )
+        if (!result.duplicate) yield* inbox.notify
+        return result
       })
 
     const applyStatus = (update: StatusUpdate) => writeTransaction(messages.applyStatus(update))
@@ -255,7 +342,106 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
 
     const inbound = (filter: InboundFilter) => messages.listInbound(filter)
 
-    return { send, recordInbound, applyStatus, status, createConversation, thread, inbound } as const
+    /**
+     * Waits for inbound messages in a thread (or from a sender) newer than `since`, which defaults to the
+     * thread's last sent message so a reply that beat the call is not missed. The result's `since` is what
+     * to pass to wait for the next one.
+     */
+    const awaitReply = (
+      input: { readonly conversationId?: string | undefined; readonly from?: string | undefined; readonly since?: string | undefined; readonly timeoutSeconds: number },
+      onProgress: (waitedSeconds: number) => Effect.Effect<void>
+    ) =>
+      Effect.gen(function*() {
+        const conversation = input.conversationId !== undefined
+          ? yield* requireConversation(input.conversationId)
+          : Option.getOrUndefined(yield* threading.find([defaultSender, input.from!]))
+        const since = input.since ??
+          (conversation === undefined ? undefined : yield* messages.lastOutboundAt(conversation.id)) ??
+          (yield* nowIso)
+        const replies = yield* inbox.waitForReply(
+          conversation === undefined ? { from: input.from, since } : { conversationId: conversation.id, since },
+          Duration.seconds(input.timeoutSeconds),
+          onProgress
+        )
+        const newest = replies[replies.length - 1]
+        return {
+          status: newest === undefined ? "timeout" as const : "reply" as const,
+          conversationId: conversation?.id ?? newest?.conversationId ?? null,
+          messages: replies,
+          since: newest?.timestamp ?? since
+        }
+      })
+
+    const conversations = (options: { readonly limit: number; readonly before?: string | undefined }) =>
+      Effect.map(threading.recent(options), (list) => ({
+        conversations: list.map((c) => ({
+          conversationId: c.id as string,
+          participants: c.participants,
+          lastActivity: c.lastActivityAt,
+          ...(c.last === null ? {} : { lastMessage: c.last }),
+          awaitingReply: c.last?.direction === "inbound"
+        })),
+        ...(list.length === options.limit ? { before: list[list.length - 1]!.lastActivityAt } : {})
+      }))
+
+    const search = (query: { readonly query: string; readonly from?: string | undefined; readonly conversationId?: string | undefined; readonly limit: number }) =>
+      Effect.map(messages.search({ text: query.query, from: query.from, conversationId: query.conversationId, limit: query.limit }), (found) => ({
+        messages: found
+      }))
+
+    /**
+     * Catch-up: inbound messages and statuses missed while no webhook server was reachable, fetched from
+     * Twilio and written through the same idempotent paths as the webhooks.
+     */
+    const sync = (lookbackHours: number) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const floor = new Date(now - lookbackHours * 3_600_000).toISOString()
+        const newest = yield* messages.newestInboundAt
+        const after = newest !== undefined && newest > floor ? newest : floor
+        const receivers = [config.phoneNumber].filter((n): n is PhoneNumber => n !== undefined)
+        let inboundFound = 0
+        let inboundStored = 0
+        for (const to of receivers) {
+          const missed = yield* twilio.listMessages({ to, after, limit: 1000 })
+          for (const m of missed.filter((x) => x.direction === "inbound")) {
+            inboundFound++
+            const result = yield* recordInbound({
+              sid: m.sid,
+              from: m.from as Address,
+              to: m.to as Address,
+              body: m.body,
+              media: [],
+              numSegments: m.numSegments,
+              extra: { Source: "sync" }
+            })
+            if (!result.duplicate) inboundStored++
+          }
+        }
+        const pending = yield* messages.pendingOutbound(floor, 200)
+        let statusesAdvanced = 0
+        for (const sid of pending) {
+          const live = yield* twilio.fetchMessage(sid)
+          const outcome = yield* applyStatus({ sid, status: live.status, errorCode: live.errorCode, at: yield* nowIso })
+          if (outcome.advanced) statusesAdvanced++
+        }
+        return { since: after, inboundFound, inboundStored, statusesChecked: pending.length, statusesAdvanced }
+      })
+
+    return {
+      send,
+      preview,
+      recordInbound,
+      applyStatus,
+      status,
+      createConversation,
+      thread,
+      inbound,
+      awaitReply,
+      conversations,
+      search,
+      sync
+    } as const
   })
 }) {}
 

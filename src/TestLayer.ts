@@ -24,6 +24,8 @@ export const testConfig = (overrides: Partial<AppConfigShape> = {}): AppConfigSh
   enableMms: true,
   twilioApiBaseUrl: undefined,
   twilioTimeoutMs: 2_000,
+  allowedRecipients: undefined,
+  maxPerHour: undefined,
   sandbox: false,
   ...overrides
 })

@@ -37,9 +37,26 @@ export interface TwilioMessage {
 
 export type TwilioError = TwilioApiError | TwilioUnreachable
 
+export interface TwilioAccount {
+  readonly sid: string
+  readonly status: string
+  readonly friendlyName: string
+}
+
+export interface TwilioNumber {
+  readonly phoneNumber: string
+  readonly smsUrl: string | null
+  readonly smsMethod: string | null
+}
+
 export interface TwilioShape {
   readonly send: (request: SendRequest) => Effect.Effect<TwilioMessage, TwilioError>
   readonly fetchMessage: (sid: string) => Effect.Effect<TwilioMessage, TwilioError>
+  /** Messages to `to` sent after `after`, newest first, at most `limit`: for catching up missed webhooks. */
+  readonly listMessages: (query: { readonly to: string; readonly after: string; readonly limit: number }) => Effect.Effect<ReadonlyArray<TwilioMessage>, TwilioError>
+  readonly fetchAccount: Effect.Effect<TwilioAccount, TwilioError>
+  /** The account's phone number record, to check where its inbound webhook points. */
+  readonly findNumber: (phoneNumber: string) => Effect.Effect<TwilioNumber | undefined, TwilioError>
 }
 
 /** Twilio's REST API. `Twilio.live` talks to Twilio (or TWILIO_API_BASE_URL); TwilioMemory fakes it. */
@@ -155,6 +172,17 @@ const makeLive = (config: AppConfigShape): TwilioShape => {
           ...(request.messagingServiceSid === undefined ? {} : { messagingServiceSid: request.messagingServiceSid }),
           ...(request.mediaUrls && request.mediaUrls.length > 0 ? { mediaUrl: [...request.mediaUrls] } : {})
         })).pipe(Effect.map(fromSdk)),
-    fetchMessage: (sid) => call("fetch message", false, (c) => c.messages(sid).fetch()).pipe(Effect.map(fromSdk))
+    fetchMessage: (sid) => call("fetch message", false, (c) => c.messages(sid).fetch()).pipe(Effect.map(fromSdk)),
+    listMessages: (query) =>
+      call("list messages", false, (c) => c.messages.list({ to: query.to, dateSentAfter: new Date(query.after), limit: query.limit })).pipe(
+        Effect.map((list) => list.map(fromSdk))
+      ),
+    fetchAccount: call("fetch account", false, (c) => c.api.v2010.accounts(config.accountSid).fetch()).pipe(
+      Effect.map((a) => ({ sid: a.sid, status: a.status, friendlyName: a.friendlyName }))
+    ),
+    findNumber: (phoneNumber) =>
+      call("find phone number", false, (c) => c.incomingPhoneNumbers.list({ phoneNumber, limit: 1 })).pipe(
+        Effect.map(([n]) => n === undefined ? undefined : { phoneNumber: n.phoneNumber, smsUrl: n.smsUrl, smsMethod: n.smsMethod })
+      )
   }
 }

@@ -1,11 +1,13 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Random from "effect/Random"
+import * as PubSub from "effect/PubSub"
+import type * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
 import { AppConfig } from "./Config.js"
 import { TwilioApiError } from "./domain/Errors.js"
-import type { MessageStatus } from "./domain/Message.js"
+import { type MessageStatus, randomSid } from "./domain/Message.js"
 import { nowIso } from "./domain/Time.js"
 import { type SendRequest, Twilio, type TwilioError, type TwilioMessage } from "./Twilio.js"
 
@@ -20,6 +22,8 @@ export interface TwilioMemoryShape {
   /** The next call fails with this error instead of reaching the fake. */
   readonly failNext: (error: TwilioError) => Effect.Effect<void>
   readonly setStatus: (sid: string, status: MessageStatus, errorCode?: number) => Effect.Effect<void>
+  /** Every message sent from now on, as it is accepted: the sandbox advances their statuses. */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<SentMessage>, never, Scope.Scope>
 }
 
 export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioMemory, TwilioMemoryShape>() {
@@ -29,17 +33,12 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
       const config = yield* AppConfig
       const messages = yield* Ref.make(new Map<string, SentMessage>())
       const failures = yield* Ref.make<ReadonlyArray<TwilioError>>([])
+      const accepted = yield* PubSub.unbounded<SentMessage>()
 
       const injected = Effect.flatMap(
         Ref.modify(failures, ([first, ...rest]) => [first, rest] as const),
         (error) => (error === undefined ? Effect.void : Effect.fail(error))
       )
-
-      const sid = (prefix: string) =>
-        Effect.map(
-          Effect.all(Array.from({ length: 8 }, () => Random.nextIntBetween(0, 0x10000))),
-          (parts) => prefix + parts.map((n) => n.toString(16).padStart(4, "0")).join("")
-        )
 
       const notFound = (messageSid: string) =>
         new TwilioApiError({ operation: "fetch message", httpStatus: 404, code: 20404, detail: `Message ${messageSid} was not found` })
@@ -59,7 +58,7 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
           const now = yield* nowIso
           const media = request.mediaUrls ?? []
           const message: SentMessage = {
-            sid: yield* sid(media.length > 0 ? "MM" : "SM"),
+            sid: yield* randomSid(media.length > 0 ? "MM" : "SM"),
             status: "queued",
             to: request.to,
             from,
@@ -74,6 +73,7 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
             mediaUrls: media
           }
           yield* Ref.update(messages, (m) => new Map(m).set(message.sid, message))
+          yield* PubSub.publish(accepted, message)
           return message as TwilioMessage
         })
 
@@ -86,6 +86,7 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
 
       const controls: TwilioMemoryShape = {
         sent: Effect.map(Ref.get(messages), (m) => Array.from(m.values())),
+        subscribe: PubSub.subscribe(accepted),
         failNext: (error) => Ref.update(failures, (f) => [...f, error]),
         setStatus: (messageSid, status, errorCode) =>
           Effect.flatMap(nowIso, (now) =>
@@ -96,7 +97,28 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
                 : new Map(m).set(messageSid, { ...found, status, errorCode, dateUpdated: now })
             }))
       }
-      return Context.make(Twilio, { send, fetchMessage }).pipe(Context.add(TwilioMemory, controls))
+      const listMessages = (query: { readonly to: string; readonly after: string; readonly limit: number }) =>
+        Effect.flatMap(injected, () =>
+          Effect.map(Ref.get(messages), (m) =>
+            Array.from(m.values())
+              .filter((msg) => msg.to === query.to && (msg.dateCreated ?? "") > query.after)
+              .reverse()
+              .slice(0, query.limit) as ReadonlyArray<TwilioMessage>))
+
+      const twilio = {
+        send,
+        fetchMessage,
+        listMessages,
+        fetchAccount: Effect.as(injected, { sid: config.accountSid, status: "active", friendlyName: "In-memory sandbox" }),
+        findNumber: (phoneNumber: string) =>
+          Effect.as(
+            injected,
+            phoneNumber === config.phoneNumber
+              ? { phoneNumber, smsUrl: `${config.webhookBaseUrl}/webhooks/twilio/sms`, smsMethod: "POST" }
+              : undefined
+          )
+      }
+      return Context.make(Twilio, twilio).pipe(Context.add(TwilioMemory, controls))
     })
   )
 }

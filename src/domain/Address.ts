@@ -5,8 +5,7 @@ export const PhoneNumber = Schema.String.pipe(
   Schema.pattern(/^\+[1-9]\d{1,14}$/, {
     message: () => "must be an E.164 phone number: '+', country code and number, no spaces (e.g. +15551234567)"
   }),
-  Schema.brand("PhoneNumber"),
-  Schema.annotations({ description: "E.164 phone number, e.g. +15551234567" })
+  Schema.brand("PhoneNumber")
 )
 export type PhoneNumber = typeof PhoneNumber.Type
 

@@ -1,9 +1,6 @@
 import * as Schema from "effect/Schema"
 
-export const ConversationId = Schema.UUID.pipe(
-  Schema.brand("ConversationId"),
-  Schema.annotations({ description: "Conversation UUID" })
-)
+export const ConversationId = Schema.UUID.pipe(Schema.brand("ConversationId"))
 export type ConversationId = typeof ConversationId.Type
 
 export const Metadata = Schema.Record({ key: Schema.String, value: Schema.Unknown })

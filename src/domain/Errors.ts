@@ -86,3 +86,34 @@ export class StorageError extends Schema.TaggedError<StorageError>()("StorageErr
     return `Local storage failed during ${this.operation}: ${this.detail}`
   }
 }
+
+export class OptedOut extends Schema.TaggedError<OptedOut>()("OptedOut", {
+  recipient: Schema.String,
+  sender: Schema.String,
+  since: Schema.String
+}) {
+  override get message() {
+    return `Not sent: ${this.recipient} opted out of messages from ${this.sender} (STOP received ${this.since}). ` +
+      "Do not message them again; they must text START to opt back in."
+  }
+}
+
+/** The send guard (SMS_ALLOWED_RECIPIENTS, SMS_MAX_PER_HOUR) refused a send. */
+export class SendRefused extends Schema.TaggedError<SendRefused>()("SendRefused", {
+  rule: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `Not sent: refused by ${this.rule}: ${this.detail}`
+  }
+}
+
+export class SendInProgress extends Schema.TaggedError<SendInProgress>()("SendInProgress", {
+  idempotencyKey: Schema.String,
+  startedAt: Schema.String
+}) {
+  override get message() {
+    return `A send with idempotencyKey "${this.idempotencyKey}" started at ${this.startedAt} and has no result yet: ` +
+      "it is in progress, or its process stopped mid-send. Check get_conversation_thread before sending with a new key."
+  }
+}

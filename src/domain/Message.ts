@@ -1,3 +1,5 @@
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import { Address } from "./Address.js"
 import { ConversationId } from "./Conversation.js"
@@ -6,8 +8,7 @@ export const MessageSid = Schema.String.pipe(
   Schema.pattern(/^(SM|MM)[0-9a-fA-F]{32}$/, {
     message: () => "must be a Twilio message SID: SM or MM followed by 32 hex characters"
   }),
-  Schema.brand("MessageSid"),
-  Schema.annotations({ description: "Twilio message SID (SM… or MM…, 34 characters)" })
+  Schema.brand("MessageSid")
 )
 export type MessageSid = typeof MessageSid.Type
 
@@ -70,7 +71,8 @@ export const Message = Schema.Struct({
   errorCode: Schema.optional(Schema.Number),
   errorMessage: Schema.optional(Schema.String),
   numSegments: Schema.optional(Schema.Number),
-  media: Schema.optional(Schema.Array(Media))
+  media: Schema.optional(Schema.Array(Media)),
+  untrusted: Schema.optional(Schema.Literal(true))
 })
 export type Message = typeof Message.Type
 
@@ -90,3 +92,10 @@ export interface NewMessage {
   readonly twilioCreatedAt?: string | undefined
   readonly extra?: Record<string, string> | undefined
 }
+
+/** A Twilio-shaped SID (prefix + 32 hex) from Effect's Random: for the in-memory Twilio and the sandbox. */
+export const randomSid = (prefix: string) =>
+  Effect.map(
+    Effect.all(Array.from({ length: 8 }, () => Random.nextIntBetween(0, 0x10000))),
+    (parts) => prefix + parts.map((n) => n.toString(16).padStart(4, "0")).join("")
+  )

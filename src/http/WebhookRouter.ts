@@ -1,13 +1,13 @@
-import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import type { IncomingMessage } from "node:http"
 import { AppConfig } from "../Config.js"
 import { ping } from "../Database.js"
 import type { StorageError } from "../domain/Errors.js"
@@ -23,6 +23,38 @@ export const MAX_BODY_BYTES = 64 * 1024
 const EMPTY_TWIML = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"
 
 class Rejected extends Data.TaggedError("Rejected")<{ readonly status: number; readonly reason: string }> {}
+
+/**
+ * The body, up to MAX_BODY_BYTES. Past the limit (a chunked body has no Content-Length to check first) it
+ * stops reading without destroying the request: `request.text` with `withMaxBodySize` destroys it, which
+ * cuts the socket before the 413 can be written. The 413 closes the connection instead.
+ */
+const readBody = (incoming: IncomingMessage) =>
+  Effect.async<string, Rejected>((resume) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    const stop = () => {
+      incoming.off("data", onData).off("end", onEnd).off("error", onError)
+      incoming.pause()
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk)
+      stop()
+      resume(Effect.fail(new Rejected({ status: 413, reason: `body over ${MAX_BODY_BYTES} bytes` })))
+    }
+    const onEnd = () => {
+      stop()
+      resume(Effect.succeed(Buffer.concat(chunks).toString("utf8")))
+    }
+    const onError = () => {
+      stop()
+      resume(Effect.fail(new Rejected({ status: 400, reason: "body unreadable" })))
+    }
+    if (incoming.readableEnded) return resume(Effect.fail(new Rejected({ status: 400, reason: "body already read" })))
+    incoming.on("data", onData).once("end", onEnd).once("error", onError)
+    return Effect.sync(stop)
+  })
 
 type Validate = (authToken: string, signature: string, url: string, params: Form) => boolean
 
@@ -41,10 +73,7 @@ const verifiedForm = (validate: Validate) =>
     if (Number(request.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
       return yield* new Rejected({ status: 413, reason: `body over ${MAX_BODY_BYTES} bytes` })
     }
-    const text = yield* request.text.pipe(
-      HttpIncomingMessage.withMaxBodySize(Option.some(MAX_BODY_BYTES)),
-      Effect.mapError(() => new Rejected({ status: 413, reason: `body over ${MAX_BODY_BYTES} bytes or unreadable` }))
-    )
+    const text = yield* readBody(NodeHttpServerRequest.toIncomingMessage(request))
     const form = parseForm(text)
     const url = config.webhookBaseUrl + request.url
     const signature = request.headers["x-twilio-signature"]
@@ -84,7 +113,11 @@ const respond = <R>(
   handler.pipe(
     Effect.catchTags({
       Rejected: (e) =>
-        Effect.as(Effect.logDebug(`${route} rejected: ${e.reason}`), HttpServerResponse.text(e.reason, { status: e.status })),
+        Effect.as(
+          Effect.logDebug(`${route} rejected: ${e.reason}`),
+          // After a 413 the rest of the body is still on the wire: the connection cannot be reused.
+          HttpServerResponse.text(e.reason, { status: e.status, headers: e.status === 413 ? { connection: "close" } : {} })
+        ),
       StorageError: (e) =>
         Effect.as(
           Effect.logError(`${route} failed: ${e.message}`),
@@ -139,16 +172,20 @@ export const makeRouter = (validate: Validate) => {
     ),
     HttpRouter.get(
       "/healthz",
-      Effect.match(ping, {
+      Effect.matchEffect(ping, {
+        // The cause goes to the log, not to whoever asks the public endpoint.
         onFailure: (e) =>
-          HttpServerResponse.unsafeJson({ status: "unavailable", version: SERVER_VERSION, database: e.detail }, { status: 503 }),
+          Effect.as(
+            Effect.logError(`health check failed: ${e.message}`),
+            HttpServerResponse.unsafeJson({ status: "unavailable", version: SERVER_VERSION, database: "unavailable" }, { status: 503 })
+          ),
         onSuccess: () =>
-          HttpServerResponse.unsafeJson({
+          Effect.succeed(HttpServerResponse.unsafeJson({
             status: "ok",
             version: SERVER_VERSION,
             uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
             database: "ok"
-          })
+          }))
       })
     )
   )

@@ -7,6 +7,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import { toolJsonSchema } from "./JsonSchema.js"
+import { Progress } from "./Progress.js"
 import type { Tool } from "./Tool.js"
 
 export const SERVER_NAME = "twilio-mcp"
@@ -31,14 +32,21 @@ export const listTools = (tools: ReadonlyArray<Tool<any>>) =>
     description: tool.description,
     inputSchema: toolJsonSchema(tool.input, "input") as { type: "object" },
     outputSchema: toolJsonSchema(tool.output, "output") as { type: "object" },
-    annotations: tool.annotations
+    annotations: hints(tool.annotations)
   }))
+
+/** Only the hints that differ from MCP's defaults (readOnly false, destructive true, idempotent false, openWorld true). */
+const hints = (a: Tool<never>["annotations"]) => ({
+  ...(a.readOnlyHint ? { readOnlyHint: true } : { destructiveHint: a.destructiveHint }),
+  ...(a.idempotentHint && !a.readOnlyHint ? { idempotentHint: true } : {}),
+  ...(a.openWorldHint ? {} : { openWorldHint: false })
+})
 
 /**
  * Runs one `tools/call`: decode, handle, encode. Every expected failure and every bad argument becomes an
  * `isError` result; a defect is logged to stderr and reported without internals.
  */
-export const callTool = <R>(tools: ReadonlyArray<Tool<R>>, name: string, args: unknown) => {
+export const callTool = <R>(tools: ReadonlyArray<Tool<R>>, name: string, args: unknown, progress = Progress.none) => {
   const tool = tools.find((t) => t.name === name)
   if (tool === undefined) {
     return Effect.succeed(failure(`Unknown tool "${name}". Available tools: ${tools.map((t) => t.name).join(", ")}.`))
@@ -58,12 +66,13 @@ export const callTool = <R>(tools: ReadonlyArray<Tool<R>>, name: string, args: u
         failure(`Internal error in ${name}; details are in the server log. The request may be retried.`)
       )
     ),
+    Effect.provideService(Progress, progress),
     Effect.withLogSpan(`tool.${name}`)
   )
 }
 
 /** Runs an effect for one request; `signal` aborts it when the client cancels. */
-export type Run<R> = <A>(effect: Effect.Effect<A, never, R>, signal: AbortSignal) => Promise<Exit.Exit<A, never>>
+export type Run<R> = <A>(effect: Effect.Effect<A, never, Exclude<R, Progress>>, signal: AbortSignal) => Promise<Exit.Exit<A, never>>
 
 export const runWith = <R>(runtime: Runtime.Runtime<R>): Run<R> => (effect, signal) =>
   Runtime.runPromiseExit(runtime)(effect, { signal })
@@ -80,7 +89,14 @@ export const makeServer = <R>(tools: ReadonlyArray<Tool<R>>, run: Run<R>) => {
   const listed = listTools(tools)
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }))
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const exit = await run(callTool(tools, request.params.name, request.params.arguments), extra.signal)
+    const token = request.params._meta?.progressToken
+    const progress = token === undefined ? Progress.none : Progress.of({
+      report: (progress, total, message) =>
+        Effect.ignore(Effect.tryPromise(() =>
+          extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress, total, message } })
+        ))
+    })
+    const exit = await run(callTool(tools, request.params.name, request.params.arguments, progress), extra.signal)
     return Exit.getOrElse(exit, () => failure("The tool call was cancelled."))
   })
   return server

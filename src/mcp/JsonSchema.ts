@@ -6,10 +6,31 @@ type Json = { [key: string]: unknown }
 /** Effect's generated descriptions ("a string at most 2048 character(s) long") repeat the constraints. */
 const generated = /^(a|an) (string|array|number|integer|non-empty|positive|finite|object|UUID)\b|character\(s\)|item\(s\)/
 
+/** An output schema's top-level names and types; nested objects are only said to be objects. */
+const shallow = (schema: Json): Json => {
+  const properties = schema.properties as Record<string, Json> | undefined
+  if (properties === undefined) return schema
+  const typeOnly = (node: Json): Json =>
+    node.type === "object"
+      ? { type: "object" }
+      : node.type === "array"
+      ? { type: "array", items: typeOnly((node.items ?? {}) as Json) }
+      : Array.isArray(node.anyOf)
+      ? { anyOf: (node.anyOf as Array<Json>).map(typeOnly) }
+      : node.type === undefined
+      ? node
+      : { type: node.type }
+  return {
+    type: "object",
+    properties: Object.fromEntries(Object.entries(properties).map(([key, value]) => [key, typeOnly(value)]))
+  }
+}
+
 /**
  * The JSON Schema MCP clients accept: a plain top-level object with every definition inlined (no `$ref`,
- * no `$defs`), and none of Effect's generated titles and descriptions, which only add bytes to
- * `tools/list`. Output schemas also drop `additionalProperties: false`: they describe, they do not police.
+ * no `$defs`), and none of Effect's generated titles and descriptions. Input schemas keep every limit a
+ * model must respect; output schemas keep only the top level's names and types (nested values are
+ * described as objects): they are read by programs, and the whole `tools/list` stays small.
  */
 export const toolJsonSchema = (schema: Schema.Schema<any, any>, kind: "input" | "output"): Json => {
   const definitions: Record<string, JSONSchema.JsonSchema7> = {}
@@ -26,10 +47,18 @@ export const toolJsonSchema = (schema: Schema.Schema<any, any>, kind: "input" | 
     for (const [key, value] of Object.entries(obj)) {
       if (key === "$schema" || key === "$defs" || key === "$id" || key === "title") continue
       if (key === "description" && typeof value === "string" && generated.test(value)) continue
-      if (key === "additionalProperties" && value === false && kind === "output") continue
+      // A uuid pattern repeats what "format": "uuid" says, in 80 bytes.
+      if (key === "pattern" && obj.format === "uuid") continue
+      if (key === "required" && Array.isArray(value) && value.length === 0) continue
       out[key] = inline(value)
     }
     return out
   }
-  return inline(root) as Json
+  const inlined = inline(root) as Json
+  // An empty Struct comes out as "object or array": MCP wants a plain object.
+  // Input: no parameters means none may be given, as the decoder (onExcessProperty: "error") enforces.
+  const plain = inlined.type === "object"
+    ? inlined
+    : { type: "object", properties: {}, ...(kind === "input" ? { additionalProperties: false } : {}) }
+  return kind === "output" ? shallow(plain) : plain
 }

@@ -7,14 +7,14 @@ import * as Tool from "../Tool.js"
 
 export const createConversation = Tool.make({
   name: "create_conversation",
-  description: "Create a conversation thread for a set of participants, or return the existing one for the same set (alreadyExisted: true).",
+  description: "Create a thread for these participants, or return the existing one (alreadyExisted).",
   input: Schema.Struct({
     participants: Schema.Array(PhoneNumber).pipe(
       Schema.minItems(2, { message: () => "needs at least 2 phone numbers" }),
-      Schema.maxItems(20, { description: "E.164 phone numbers, 2-20, distinct" }),
+      Schema.maxItems(20, { description: "E.164 numbers, distinct" }),
       Schema.filter((ps) => new Set(ps).size === ps.length || "must not repeat a phone number")
     ),
-    metadata: Schema.optional(Metadata.annotations({ description: "Custom JSON object to attach" }))
+    metadata: Schema.optional(Metadata.annotations({ description: "Any JSON object" }))
   }),
   output: Schema.Struct({
     conversationId: Schema.String,

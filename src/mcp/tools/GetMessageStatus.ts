@@ -6,7 +6,7 @@ import * as Tool from "../Tool.js"
 
 export const getMessageStatus = Tool.make({
   name: "get_message_status",
-  description: "Delivery status of a message, fetched live from Twilio (falls back to the last stored status if Twilio is unreachable).",
+  description: "Delivery status, live from Twilio (else the last stored one, with a note).",
   input: Schema.Struct({ messageSid: MessageSid }),
   output: Schema.Struct({
     messageSid: Schema.String,

@@ -1,42 +1,56 @@
+import type { SqlClient } from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { PhoneNumber } from "../../domain/Address.js"
 import { ConversationId } from "../../domain/Conversation.js"
 import { Messaging } from "../../Messaging.js"
 import * as Tool from "../Tool.js"
+import type { ToolFailure } from "../Tool.js"
 
 const MediaUrl = Schema.String.pipe(
   Schema.pattern(/^https?:\/\/\S+$/, { message: () => "must be an http(s) URL" }),
   Schema.maxLength(2048)
 )
 
+const SendSmsOutput = Schema.Struct({
+  messageSid: Schema.optional(Schema.String),
+  status: Schema.String,
+  to: Schema.String,
+  from: Schema.String,
+  conversationId: Schema.NullOr(Schema.String),
+  timestamp: Schema.String,
+  segments: Schema.Number,
+  encoding: Schema.String,
+  nonGsmCharacters: Schema.optional(Schema.Array(Schema.String)),
+  dryRun: Schema.optional(Schema.Boolean),
+  replayed: Schema.optional(Schema.Boolean),
+  warning: Schema.optional(Schema.String)
+})
+
 export const sendSms = Tool.make({
   name: "send_sms",
-  description: "Send an SMS (or MMS with mediaUrls) via Twilio. The message is stored and threaded with the recipient automatically.",
+  description: "Send an SMS (MMS with mediaUrls) via Twilio; stored and threaded. Returns segments and encoding; dryRun previews without sending.",
   input: Schema.Struct({
-    to: PhoneNumber.annotations({ description: "Recipient, E.164 (e.g. +15551234567)" }),
+    to: PhoneNumber.annotations({ description: "E.164, e.g. +15551234567" }),
     message: Schema.String.pipe(
       Schema.minLength(1, { message: () => "must not be empty" }),
       Schema.maxLength(1600, { message: () => "must be at most 1600 characters" })
-    ).annotations({ description: "Text, 1-1600 characters" }),
-    from: Schema.optional(PhoneNumber.annotations({ description: "Sender; defaults to the configured number" })),
-    conversationId: Schema.optional(ConversationId.annotations({ description: "Existing conversation to link to; must include 'to'" })),
+    ).annotations({ description: "Text" }),
+    from: Schema.optional(PhoneNumber.annotations({ description: "Default: the configured number" })),
+    conversationId: Schema.optional(ConversationId.annotations({ description: "Existing thread; must include to" })),
     mediaUrls: Schema.optional(
       Schema.Array(MediaUrl).pipe(Schema.maxItems(10, { message: () => "at most 10 media URLs" })).annotations({
-        description: "Public http(s) media URLs for MMS (max 10)"
+        description: "MMS media URLs"
+      })
+    ),
+    dryRun: Schema.optional(Schema.Boolean.annotations({ description: "Preview only" })),
+    idempotencyKey: Schema.optional(
+      Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)).annotations({
+        description: "Same key never sends twice"
       })
     )
   }),
-  output: Schema.Struct({
-    messageSid: Schema.String,
-    status: Schema.String,
-    to: Schema.String,
-    from: Schema.String,
-    conversationId: Schema.NullOr(Schema.String),
-    timestamp: Schema.String,
-    numSegments: Schema.optional(Schema.Number),
-    warning: Schema.optional(Schema.String)
-  }),
+  output: SendSmsOutput,
   annotations: {
     title: "Send SMS",
     readOnlyHint: false,
@@ -44,5 +58,7 @@ export const sendSms = Tool.make({
     idempotentHint: false,
     openWorldHint: true
   },
-  handler: (input) => Effect.flatMap(Messaging, (m) => m.send(input))
+  handler: ({ dryRun, ...input }) =>
+    Effect.flatMap(Messaging, (m): Effect.Effect<typeof SendSmsOutput.Type, ToolFailure, SqlClient> =>
+      dryRun ? m.preview(input) : m.send(input))
 })

@@ -1,0 +1,34 @@
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { type Address, PhoneNumber } from "../../domain/Address.js"
+import { AppConfig } from "../../Config.js"
+import { randomSid } from "../../domain/Message.js"
+import { Messaging } from "../../Messaging.js"
+import * as Tool from "../Tool.js"
+
+/** Sandbox only: a reply "arrives" through the same path as a webhook-delivered message. */
+export const simulateInbound = Tool.make({
+  name: "simulate_inbound",
+  description: "Sandbox: make a text from this number arrive, like a real inbound SMS.",
+  input: Schema.Struct({
+    from: PhoneNumber,
+    body: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(1600))
+  }),
+  output: Schema.Struct({ messageSid: Schema.String, conversationId: Schema.NullOr(Schema.String) }),
+  annotations: { title: "Simulate inbound SMS", readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  handler: (input) =>
+    Effect.gen(function*() {
+      const config = yield* AppConfig
+      const messaging = yield* Messaging
+      const sid = yield* randomSid("SM")
+      const result = yield* messaging.recordInbound({
+        sid,
+        from: input.from as string as Address,
+        to: (config.phoneNumber ?? "") as string as Address,
+        body: input.body,
+        media: [],
+        extra: { Source: "sandbox" }
+      })
+      return { messageSid: sid, conversationId: result.conversationId }
+    })
+})

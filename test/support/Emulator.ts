@@ -1,0 +1,61 @@
+import { createEmulator } from "emulate"
+
+/** The Twilio account the emulator is seeded with; it passes the server's config validation. */
+export const ACCOUNT_SID = `AC${"e2".repeat(16)}`
+export const AUTH_TOKEN = "e2e-auth-token-0123456789abcdef-0123"
+/** The one number the account owns: the server's TWILIO_PHONE_NUMBER. */
+export const OUR_NUMBER = "+15550001111"
+
+export interface TwilioEmulator {
+  readonly url: string
+  /** A text from `from` to our number: the emulator posts a signed webhook to the number's sms_url. */
+  readonly simulateInbound: (from: string, body: string) => Promise<{ sid: string }>
+  /** Moves a message to `status`: the emulator posts a signed callback to its StatusCallback. */
+  readonly simulateStatus: (messageSid: string, status: string) => Promise<void>
+  /** A message sent from OUR_NUMBER straight through the REST API, not through the server. */
+  readonly createMessage: (to: string, body: string) => Promise<{ sid: string }>
+  /** A message as the emulator stores it (REST fetch). */
+  readonly fetchMessage: (messageSid: string) => Promise<{ sid: string; status: string; body: string; from: string; to: string }>
+  readonly close: () => Promise<void>
+}
+
+/** The emulator on a free 127.0.0.1 port; inbound messages to OUR_NUMBER are posted to `webhookBaseUrl`. */
+export const startEmulator = async (webhookBaseUrl: string): Promise<TwilioEmulator> => {
+  const emulator = await createEmulator({
+    service: "twilio",
+    hostname: "127.0.0.1",
+    port: 0,
+    seed: {
+      twilio: {
+        account: { sid: ACCOUNT_SID, auth_token: AUTH_TOKEN },
+        phone_numbers: [{ phone_number: OUR_NUMBER, sms_url: `${webhookBaseUrl}/webhooks/twilio/sms` }]
+      }
+    }
+  })
+  // It reports http://localhost:<port> but listens on IPv4 only.
+  const url = `http://127.0.0.1:${new URL(emulator.url).port}`
+  const authorization = `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString("base64")}`
+
+  const messagesPath = `/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`
+  const request = async (path: string, form?: Record<string, string>): Promise<any> => {
+    const response = await fetch(url + path, {
+      method: form === undefined ? "GET" : "POST",
+      headers: { authorization, ...(form === undefined ? {} : { "content-type": "application/x-www-form-urlencoded" }) },
+      ...(form === undefined ? {} : { body: new URLSearchParams(form).toString() })
+    })
+    const json = await response.json()
+    if (!response.ok) throw new Error(`emulator ${path}: HTTP ${response.status} ${JSON.stringify(json)}`)
+    return json
+  }
+
+  return {
+    url,
+    simulateInbound: (from, body) => request("/_twilio/simulate/inbound-message", { To: OUR_NUMBER, From: from, Body: body }),
+    simulateStatus: async (messageSid, status) => {
+      await request("/_twilio/simulate/message-status", { MessageSid: messageSid, Status: status })
+    },
+    createMessage: (to, body) => request(messagesPath, { To: to, From: OUR_NUMBER, Body: body }),
+    fetchMessage: (messageSid) => request(messagesPath.replace(".json", `/${messageSid}.json`)),
+    close: () => emulator.close()
+  }
+}

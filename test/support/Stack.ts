@@ -1,0 +1,36 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { startEmulator, type TwilioEmulator } from "./Emulator.js"
+import { freePort } from "./ports.js"
+import { type Env, serverEnv, stopAll, tempDir } from "./ServerProcess.js"
+
+/** One emulator, one webhook port, one database file: what a test file's servers share. */
+export interface Stack {
+  readonly emulator: TwilioEmulator
+  readonly webhookPort: number
+  readonly dir: string
+  readonly databasePath: string
+  /** The environment of a server on this stack. */
+  readonly env: Env
+  /** Stops every spawned server, then the emulator, then removes the directory. */
+  readonly close: () => Promise<void>
+}
+
+export const startStack = async (): Promise<Stack> => {
+  const webhookPort = await freePort()
+  const emulator = await startEmulator(`http://127.0.0.1:${webhookPort}`)
+  const dir = tempDir()
+  const databasePath = path.join(dir, "twilio.db")
+  return {
+    emulator,
+    webhookPort,
+    dir,
+    databasePath,
+    env: serverEnv({ twilioUrl: emulator.url, webhookPort, databasePath }),
+    close: async () => {
+      await stopAll()
+      await emulator.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}

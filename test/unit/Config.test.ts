@@ -1,0 +1,233 @@
+import { afterEach, describe, expect, it, vi } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { type AppConfigShape, ConfigInvalid, loadConfig, parseConfig, projectRoot, readDotEnv } from "../../src/Config.js"
+import { Messaging } from "../../src/Messaging.js"
+import { TestLayer } from "../../src/TestLayer.js"
+import { TwilioMemory } from "../../src/TwilioMemory.js"
+import { alice } from "./support.js"
+
+const SID = `AC${"0123456789abcdef".repeat(2)}`
+const TOKEN = "s3cr3t-token-0123456789abcdef-xyz"
+const baseDir = "/opt/twilio-mcp"
+
+const validEnv = {
+  TWILIO_ACCOUNT_SID: SID,
+  TWILIO_AUTH_TOKEN: TOKEN,
+  TWILIO_PHONE_NUMBER: "+15551234567",
+  WEBHOOK_BASE_URL: "https://abc123.ngrok.io"
+}
+
+type Env = Record<string, string | undefined>
+
+const parse = (env: Env, sandbox = false) => parseConfig(env, { sandbox, baseDir })
+
+const configOf = (env: Env, sandbox = false): AppConfigShape =>
+  Either.getOrThrowWith(parse(env, sandbox), (e) => new Error(e.message))
+
+/** Why `env` was rejected; fails the test if it was accepted. */
+const rejection = (env: Env): ConfigInvalid =>
+  Either.match(parse(env), {
+    onLeft: (e) => {
+      expect(e).toBeInstanceOf(ConfigInvalid)
+      return e
+    },
+    onRight: () => expect.fail(`expected ${JSON.stringify(env)} to be rejected`)
+  })
+
+const problemsOf = (env: Env) => rejection(env).problems
+
+/** The problems that name `variable` (none if the configuration was accepted). */
+const problemsFor = (env: Env, variable: string) =>
+  Either.match(parse(env), { onLeft: (e) => e.problems.filter((p) => p.startsWith(`${variable} `)), onRight: () => [] })
+
+describe("parseConfig", () => {
+  it("applies the documented defaults", () => {
+    const config = configOf(validEnv)
+    expect(config).toMatchObject({
+      accountSid: SID,
+      phoneNumber: "+15551234567",
+      messagingServiceSid: undefined,
+      webhookBaseUrl: "https://abc123.ngrok.io",
+      webhookHost: "127.0.0.1",
+      webhookPort: 3000,
+      logLevel: "info",
+      autoCreateConversations: true,
+      enableAiContext: true,
+      enableMms: true,
+      twilioTimeoutMs: 15_000,
+      sandbox: false
+    })
+  })
+
+  it("resolves a relative DATABASE_PATH against baseDir, not the working directory", () => {
+    expect(configOf(validEnv).databasePath).toBe(path.join(baseDir, "data", "twilio.db"))
+    expect(configOf({ ...validEnv, DATABASE_PATH: "db/x.db" }).databasePath).toBe(path.join(baseDir, "db", "x.db"))
+    expect(configOf({ ...validEnv, DATABASE_PATH: "/var/lib/x.db" }).databasePath).toBe("/var/lib/x.db")
+    expect(configOf({ ...validEnv, DATABASE_PATH: ":memory:" }).databasePath).toBe(":memory:")
+  })
+
+  it("treats empty and blank values as unset", () => {
+    const config = configOf({ ...validEnv, WEBHOOK_PORT: "", LOG_LEVEL: "  ", ENABLE_MMS: "" })
+    expect([config.webhookPort, config.logLevel, config.enableMms]).toEqual([3000, "info", true])
+  })
+
+  it.each(["false", "0", "no", "off", "FALSE", " No "])("reads %j as false", (value) => {
+    const config = configOf({ ...validEnv, AUTO_CREATE_CONVERSATIONS: value, ENABLE_AI_CONTEXT: value, ENABLE_MMS: value })
+    expect([config.autoCreateConversations, config.enableAiContext, config.enableMms]).toEqual([false, false, false])
+  })
+
+  it.each(["true", "1", "yes", "on", "TRUE"])("reads %j as true", (value) => {
+    expect(configOf({ ...validEnv, ENABLE_MMS: value }).enableMms).toBe(true)
+  })
+
+  it("reports a boolean that is neither true nor false", () => {
+    expect(problemsOf({ ...validEnv, ENABLE_MMS: "maybe" })).toEqual(['ENABLE_MMS must be true or false (got "maybe")'])
+  })
+
+  it("lists every bad variable at once, once each, in one ConfigInvalid", () => {
+    const bad = {
+      TWILIO_ACCOUNT_SID: "AC123",
+      TWILIO_AUTH_TOKEN: "short",
+      TWILIO_PHONE_NUMBER: "555 123 4567",
+      TWILIO_MESSAGING_SERVICE_SID: "MGnope",
+      WEBHOOK_BASE_URL: "ftp://example.com",
+      WEBHOOK_PORT: "abc",
+      LOG_LEVEL: "verbose",
+      AUTO_CREATE_CONVERSATIONS: "maybe",
+      ENABLE_AI_CONTEXT: "2",
+      ENABLE_MMS: "nah",
+      TWILIO_TIMEOUT_MS: "5"
+    }
+    const problems = problemsOf(bad)
+    const named = problems.map((p) => p.split(" ")[0])
+    // One line per variable: a model or a human fixes the list in one go.
+    expect(named.sort()).toEqual(Object.keys(bad).sort())
+    const message = rejection(bad).message
+    for (const variable of Object.keys(bad)) expect(message).toContain(variable)
+  })
+
+  it("names every missing required variable", () => {
+    const problems = problemsOf({})
+    for (const variable of ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "WEBHOOK_BASE_URL", "TWILIO_PHONE_NUMBER"]) {
+      expect(problems.some((p) => p.startsWith(`${variable} is required`))).toBe(true)
+    }
+  })
+
+  it("says LOG_LEVEL's allowed values", () => {
+    const problems = problemsFor({ ...validEnv, LOG_LEVEL: "verbose" }, "LOG_LEVEL")
+    expect(problems).toHaveLength(1)
+    for (const level of ["debug", "info", "warn", "error"]) expect(problems[0]).toContain(level)
+  })
+
+  it.each([
+    [`AC${"a".repeat(31)}`, false],
+    [`AC${"a".repeat(33)}`, false],
+    [`ac${"a".repeat(32)}`, false],
+    [`AC${"g".repeat(32)}`, false],
+    [`AC${"aB3".repeat(10)}ff`, true]
+  ])("account SID %s accepted: %s", (sid, ok) => {
+    expect(problemsFor({ ...validEnv, TWILIO_ACCOUNT_SID: sid }, "TWILIO_ACCOUNT_SID")).toHaveLength(ok ? 0 : 1)
+  })
+
+  it.each([
+    ["x".repeat(31), false],
+    ["x".repeat(32), true]
+  ])("auth token %s accepted: %s", (token, ok) => {
+    expect(problemsFor({ ...validEnv, TWILIO_AUTH_TOKEN: token }, "TWILIO_AUTH_TOKEN")).toHaveLength(ok ? 0 : 1)
+  })
+
+  it.each([
+    ["5551234567", false],
+    ["+1 555 123 4567", false],
+    ["+05551234567", false],
+    ["+1234567890123456", false],
+    ["+442071838750", true]
+  ])("phone number %s accepted: %s", (phone, ok) => {
+    expect(problemsFor({ ...validEnv, TWILIO_PHONE_NUMBER: phone }, "TWILIO_PHONE_NUMBER")).toHaveLength(ok ? 0 : 1)
+  })
+
+  it("needs a phone number or a Messaging Service", () => {
+    const { TWILIO_PHONE_NUMBER: _, ...noPhone } = validEnv
+    expect(problemsOf(noPhone)).toEqual([
+      "TWILIO_PHONE_NUMBER is required (E.164, e.g. +15551234567) unless TWILIO_MESSAGING_SERVICE_SID is set"
+    ])
+    const service = `MG${"b".repeat(32)}`
+    const config = configOf({ ...noPhone, TWILIO_MESSAGING_SERVICE_SID: service })
+    expect([config.phoneNumber, config.messagingServiceSid]).toEqual([undefined, service])
+  })
+
+  it("strips trailing slashes from WEBHOOK_BASE_URL and TWILIO_API_BASE_URL", () => {
+    const config = configOf({ ...validEnv, WEBHOOK_BASE_URL: "https://abc123.ngrok.io/", TWILIO_API_BASE_URL: "http://127.0.0.1:4010//" })
+    expect(config.webhookBaseUrl).toBe("https://abc123.ngrok.io")
+    expect(config.twilioApiBaseUrl).toBe("http://127.0.0.1:4010")
+  })
+
+  it("runs in sandbox mode with no Twilio variables, ignoring real credentials", () => {
+    const config = configOf({}, true)
+    expect(config.sandbox).toBe(true)
+    expect(config.phoneNumber).toMatch(/^\+[1-9]\d{1,14}$/)
+    expect(config.databasePath).toBe(path.join(baseDir, "data", "sandbox.db"))
+    const withReal = configOf({ TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN }, true)
+    expect(withReal.accountSid).not.toBe(SID)
+    expect(Redacted.value(withReal.authToken)).not.toBe(TOKEN)
+  })
+
+  it("keeps the auth token redacted", () => {
+    const config = configOf(validEnv)
+    expect(Redacted.value(config.authToken)).toBe(TOKEN)
+    expect(String(config.authToken)).not.toContain(TOKEN)
+    expect(JSON.stringify(config)).not.toContain(TOKEN)
+    expect(`${config.authToken}`).not.toContain(TOKEN)
+  })
+})
+
+describe("WEBHOOK_BASE_URL reaches the status callback", () => {
+  it.effect("a trailing slash does not double the slash in statusCallback", () =>
+    Effect.gen(function*() {
+      yield* Effect.flatMap(Messaging, (m) => m.send({ to: alice, message: "hi" }))
+      const [sent] = yield* Effect.flatMap(TwilioMemory, (t) => t.sent)
+      expect(sent?.statusCallback).toBe("https://abc123.ngrok.io/base/webhooks/twilio/status")
+    }).pipe(
+      Effect.provide(TestLayer({ webhookBaseUrl: configOf({ ...validEnv, WEBHOOK_BASE_URL: "https://abc123.ngrok.io/base/" }).webhookBaseUrl }))
+    ))
+})
+
+/** This server's variables (any added later too): cleared so the machine's own environment cannot leak in. */
+const ownVariable = /^(TWILIO_|WEBHOOK_|SMS_|ENABLE_|DATABASE_PATH$|LOG_LEVEL$|AUTO_CREATE_CONVERSATIONS$)/
+
+describe("readDotEnv and loadConfig", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twilio-mcp-config-"))
+
+  afterEach(() => {
+    vi.unstubAllEnvs()
+    vi.restoreAllMocks()
+  })
+
+  it("readDotEnv returns {} when there is no .env", () => {
+    expect(readDotEnv(path.join(tmp, "does-not-exist"))).toEqual({})
+  })
+
+  it.effect("the real environment wins over .env; DATABASE_PATH still resolves against the project root", () =>
+    Effect.gen(function*() {
+      fs.writeFileSync(
+        path.join(tmp, ".env"),
+        Object.entries({ ...validEnv, TWILIO_PHONE_NUMBER: "+15550000001", LOG_LEVEL: "debug" })
+          .map(([k, v]) => `${k}=${v}`).join("\n")
+      )
+      expect(readDotEnv(tmp)).toMatchObject({ TWILIO_PHONE_NUMBER: "+15550000001", LOG_LEVEL: "debug" })
+      for (const variable of Object.keys(process.env).filter((k) => ownVariable.test(k))) vi.stubEnv(variable, undefined)
+      vi.stubEnv("TWILIO_PHONE_NUMBER", "+15550000002")
+      // Claude Desktop starts servers in some unrelated directory: the .env there is read, the database is not put there.
+      vi.spyOn(process, "cwd").mockReturnValue(tmp)
+
+      const config = yield* loadConfig({ sandbox: false })
+      expect(config.phoneNumber).toBe("+15550000002")
+      expect(config.logLevel).toBe("debug")
+      expect(config.databasePath).toBe(path.join(projectRoot, "data", "twilio.db"))
+    }))
+})

@@ -1,0 +1,103 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as TestClock from "effect/TestClock"
+import { Messaging } from "../../src/Messaging.js"
+import type { InboundFilter } from "../../src/MessageStore.js"
+import { TestLayer } from "../../src/TestLayer.js"
+import { alice, bob, callTool, receive, send } from "./support.js"
+
+const otherNumber = "+15005550007"
+
+const atSecond = (seconds: number) => TestClock.setTime(seconds * 1000)
+
+/**
+ * Inbound from alice (1 s), bob (2.5 s), alice to our other number (3 s), one sent to alice (4 s) and
+ * alice again (5 s). Returns the inbound SIDs by name and alice's thread with our main number.
+ */
+const mailbox = Effect.gen(function*() {
+  yield* atSecond(1)
+  const a1 = yield* receive(alice)
+  yield* atSecond(2.5)
+  const b2 = yield* receive(bob)
+  yield* atSecond(3)
+  const a3 = yield* receive(alice, { to: otherNumber })
+  yield* atSecond(4)
+  yield* send(alice)
+  yield* atSecond(5)
+  const a5 = yield* receive(alice)
+  return { a1: a1.sid, b2: b2.sid, a3: a3.sid, a5: a5.sid, aliceThread: a1.conversationId! }
+})
+
+const inbound = (filter: Partial<InboundFilter> = {}) =>
+  Effect.flatMap(Messaging, (m) => m.inbound({ limit: 50, ...filter }))
+
+const sidsOf = (result: { readonly messages: ReadonlyArray<{ readonly messageSid: string }> }) =>
+  result.messages.map((m) => m.messageSid)
+
+describe("get_inbound_messages", () => {
+  it.effect("lists inbound messages only, newest first", () =>
+    Effect.gen(function*() {
+      const { a1, b2, a3, a5 } = yield* mailbox
+      const result = yield* inbound()
+      expect(sidsOf(result)).toEqual([a5, a3, b2, a1])
+      expect(result.messages.every((m) => m.direction === "inbound" && m.status === "received")).toBe(true)
+      expect(result.totalCount).toBe(4)
+    }).pipe(Effect.provide(TestLayer())))
+
+  it.effect("filters by from, to, conversationId and since (exclusive)", () =>
+    Effect.gen(function*() {
+      const { a1, b2, a3, a5, aliceThread } = yield* mailbox
+      expect(sidsOf(yield* inbound({ from: alice }))).toEqual([a5, a3, a1])
+      expect(sidsOf(yield* inbound({ to: otherNumber }))).toEqual([a3])
+      expect(sidsOf(yield* inbound({ conversationId: aliceThread }))).toEqual([a5, a1])
+      expect(sidsOf(yield* inbound({ since: "1970-01-01T00:00:02.500Z" }))).toEqual([a5, a3])
+      expect(sidsOf(yield* inbound({ from: alice, since: "1970-01-01T00:00:01.000Z" }))).toEqual([a5, a3])
+      expect(sidsOf(yield* inbound({ from: bob }))).toEqual([b2])
+      expect(yield* inbound({ from: "+19999999999" })).toEqual({ messages: [], totalCount: 0 })
+    }).pipe(Effect.provide(TestLayer())))
+
+  it.effect("limit cuts the page; totalCount still counts every match", () =>
+    Effect.gen(function*() {
+      const { a3, a5 } = yield* mailbox
+      const page = yield* inbound({ limit: 2 })
+      expect(sidsOf(page)).toEqual([a5, a3])
+      expect(page.totalCount).toBe(4)
+      const filtered = yield* inbound({ from: alice, limit: 1 })
+      expect(sidsOf(filtered)).toEqual([a5])
+      expect(filtered.totalCount).toBe(3)
+      expect((yield* inbound({ limit: 4 })).totalCount).toBe(4)
+    }).pipe(Effect.provide(TestLayer())))
+})
+
+/** The same listing through the MCP tool, where arguments are decoded (limit default, `since` normalized). */
+const inboundTool = (args: Record<string, unknown>) =>
+  Effect.map(callTool("get_inbound_messages", args), (result) => {
+    expect(result.isError).toBeFalsy()
+    return result.structuredContent as { messages: Array<{ messageSid: string }>; totalCount: number }
+  })
+
+describe("get_inbound_messages tool", () => {
+  it.effect("since accepts any ISO 8601 form of the same instant", () =>
+    Effect.gen(function*() {
+      const { b2, a3, a5 } = yield* mailbox
+      // Stored times have milliseconds ("…02.500Z"): a raw text comparison with "…02Z" would drop b2.
+      for (const since of ["1970-01-01T00:00:02Z", "1970-01-01T01:00:02+01:00", "1970-01-01T00:00:02.000Z"]) {
+        expect(sidsOf(yield* inboundTool({ since }))).toEqual([a5, a3, b2])
+      }
+    }).pipe(Effect.provide(TestLayer())))
+
+  it.effect("an unparsable since is an error naming the field", () =>
+    Effect.gen(function*() {
+      const result = yield* callTool("get_inbound_messages", { since: "yesterday" })
+      expect(result.isError).toBe(true)
+      expect(JSON.stringify(result.content)).toContain("since")
+    }).pipe(Effect.provide(TestLayer())))
+
+  it.effect("limit defaults to 50 and totalCount counts beyond it", () =>
+    Effect.gen(function*() {
+      for (let i = 0; i < 52; i++) yield* receive(bob)
+      const result = yield* inboundTool({})
+      expect(result.messages).toHaveLength(50)
+      expect(result.totalCount).toBe(52)
+    }).pipe(Effect.provide(TestLayer())))
+})

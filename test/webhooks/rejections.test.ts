@@ -1,0 +1,88 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { MAX_BODY_BYTES } from "../../src/http/WebhookRouter.js"
+import {
+  expectNothingStored,
+  expectRefused,
+  inboundParams,
+  type Params,
+  type PostOptions,
+  postInbound,
+  postStatus,
+  request,
+  sid,
+  SMS_PATH,
+  statusParams,
+  STATUS_PATH,
+  withServer,
+  without
+} from "./harness.js"
+
+const valid = inboundParams(sid(1))
+const oversize = inboundParams(sid(1), { Body: "x".repeat(MAX_BODY_BYTES + 1) })
+
+/** The same oversize form, streamed in chunks with no Content-Length: only the body limit can stop it. */
+const chunked = (): PostOptions => {
+  const bytes = new TextEncoder().encode(new URLSearchParams(oversize).toString())
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let i = 0; i < bytes.length; i += 8192) controller.enqueue(bytes.subarray(i, i + 8192))
+      controller.close()
+    }
+  })
+  return { body: stream }
+}
+
+interface Case {
+  readonly name: string
+  readonly status: number
+  readonly params: Params
+  readonly options?: () => PostOptions
+  readonly post?: typeof postInbound
+}
+
+const cases: ReadonlyArray<Case> = [
+  { name: "a body over 64 KiB", status: 413, params: oversize },
+  { name: "a body over 64 KiB sent chunked, without Content-Length", status: 413, params: oversize, options: chunked },
+  { name: "JSON instead of a form", status: 415, params: valid, options: () => ({ contentType: "application/json", body: JSON.stringify(valid) }) },
+  { name: "no Content-Type", status: 415, params: valid, options: () => ({ contentType: "" }) },
+  { name: "no MessageSid", status: 400, params: without(valid, "MessageSid") },
+  { name: "a malformed MessageSid", status: 400, params: inboundParams("SM123") },
+  { name: "a MessageSid of another resource type", status: 400, params: inboundParams(`CA${"1".repeat(32)}`) },
+  { name: "two MessageSid values", status: 400, params: [...Object.entries(valid), ["MessageSid", sid(2)]] },
+  { name: "no From", status: 400, params: without(valid, "From") },
+  { name: "an empty To", status: 400, params: inboundParams(sid(1), { To: "" }) },
+  { name: "a non-numeric NumMedia", status: 400, params: inboundParams(sid(1), { NumMedia: "two" }) },
+  { name: "NumMedia over 10", status: 400, params: inboundParams(sid(1), { NumMedia: "11" }) },
+  { name: "a status callback without MessageStatus", status: 400, params: without(statusParams(sid(1), "sent"), "MessageStatus"), post: postStatus },
+  { name: "a status callback with an unknown MessageStatus", status: 400, params: statusParams(sid(1), "exploded"), post: postStatus },
+  { name: "a status callback with a non-numeric ErrorCode", status: 400, params: statusParams(sid(1), "failed", { ErrorCode: "oops" }), post: postStatus },
+  { name: "a status callback with two MessageStatus values", status: 400, params: [...Object.entries(statusParams(sid(1), "sent")), ["MessageStatus", "failed"]], post: postStatus }
+]
+
+describe("malformed webhooks are refused with a 4xx, never a 500, and store nothing", () => {
+  cases.forEach(({ name, options, params, post = postInbound, status }) =>
+    it.live(`${status} for ${name}`, () =>
+      Effect.gen(function*() {
+        expectRefused(yield* post(params, options?.()), status)
+        yield* expectNothingStored
+      }).pipe(withServer())))
+})
+
+describe("routes", () => {
+  const unknown: ReadonlyArray<readonly [string, string]> = [
+    ["GET", "/"],
+    ["GET", "/webhooks/twilio/voice"],
+    ["POST", "/webhooks/twilio/voice"],
+    ["GET", SMS_PATH],
+    ["GET", STATUS_PATH],
+    ["POST", "/healthz"]
+  ]
+  unknown.forEach(([method, path]) =>
+    it.live(`${method} ${path} → 404 with no internals in the body`, () =>
+      Effect.gen(function*() {
+        const reply = yield* request(path, { method })
+        expectRefused(reply, 404)
+        expect(reply.body).not.toMatch(/RouteNotFound|stack/i)
+      }).pipe(withServer())))
+})
