@@ -87,7 +87,8 @@ const HttpUrl = Schema.String.pipe(
   Schema.filter((s) => {
     try {
       const u = new URL(s)
-      return u.protocol === "http:" || u.protocol === "https:" ? true : "must start with http:// or https://"
+      if (u.protocol !== "http:" && u.protocol !== "https:") return "must start with http:// or https://"
+      return u.search === "" && u.hash === "" ? true : "must not contain a query string or #fragment"
     } catch {
       return `must be an absolute URL such as https://abc123.ngrok.io (got "${s}")`
     }
@@ -135,7 +136,6 @@ const sandboxDefaults: Record<string, string> = {
   TWILIO_ACCOUNT_SID: `AC${"0".repeat(32)}`,
   TWILIO_AUTH_TOKEN: "sandbox-auth-token-not-a-real-secret",
   TWILIO_PHONE_NUMBER: "+15005550006",
-  WEBHOOK_BASE_URL: "http://127.0.0.1:3000",
   DATABASE_PATH: "./data/sandbox.db"
 }
 
@@ -166,6 +166,8 @@ export const parseConfig = (
   if (options.sandbox) {
     for (const key of sandboxOwned) delete input[key]
     for (const [key, value] of Object.entries(sandboxDefaults)) input[key] ??= value
+    // The sandbox's "public" URL is its own listener, wherever WEBHOOK_PORT puts it.
+    input.WEBHOOK_BASE_URL ??= `http://127.0.0.1:${input.WEBHOOK_PORT ?? 3000}`
   }
   const problems = Either.match(Schema.decodeUnknownEither(Env, { errors: "all" })(input), {
     onLeft: (error) =>

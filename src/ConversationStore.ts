@@ -106,6 +106,13 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
         Effect.mapError(storageError("list conversations"))
       )
 
-    return { findById, findByKey, findOrCreate, touch, recent } as const
+    /** Adds keys to a thread's metadata (a later create_conversation for the same participants). */
+    const mergeMetadata = (id: string, metadata: Metadata) =>
+      sql`UPDATE conversations SET metadata = json_patch(COALESCE(metadata, '{}'), ${JSON.stringify(metadata)}) WHERE id = ${id}`.pipe(
+        Effect.zipRight(findById(id)),
+        Effect.mapError(storageError("update conversation metadata"))
+      )
+
+    return { findById, findByKey, findOrCreate, touch, recent, mergeMetadata } as const
   })
 }) {}

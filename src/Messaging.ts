@@ -105,14 +105,16 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
         if (media.length > 0 && !config.enableMms) return yield* new MmsDisabled()
         const useService = input.from === undefined && config.messagingServiceSid !== undefined
         const sender: string = input.from ?? defaultSender
-        yield* guard.check(input.to, sender)
+        // Messaging Service traffic is threaded (and opted out) by the service, whichever number it used.
+        const us = useService ? config.messagingServiceSid! : sender
+        yield* guard.check(input.to, us)
         const target = input.conversationId === undefined
-          ? yield* threading.plan([sender, input.to])
+          ? yield* threading.plan([us, input.to])
           : yield* Effect.flatMap(requireConversation(input.conversationId), (c) =>
             c.participants.includes(input.to)
               ? Effect.succeed(Option.some(c))
               : Effect.fail(new RecipientNotInConversation({ conversationId: c.id, to: input.to, participants: c.participants })))
-        return { media, useService, sender, target, segments: previewSegments(input.message), now: yield* nowIso }
+        return { media, useService, sender, us, target, segments: previewSegments(input.message), now: yield* nowIso }
       })
 
     /** A dry run: what `send` would do, without sending or writing. */
@@ -134,7 +136,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
      */
     const send = (input: SendInput) =>
       Effect.gen(function*() {
-        const { media, now, segments: preview, sender, target, useService } = yield* prepare(input)
+        const { media, now, segments: preview, sender, target, us, useService } = yield* prepare(input)
         const key = input.idempotencyKey
         if (key !== undefined) {
           const earlier = yield* sendKeys.reserve(key, now)
@@ -153,7 +155,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
               // A clear refusal sent nothing: the key may be used again. An ambiguous failure keeps it held.
               key !== undefined && error._tag === "TwilioApiError" ? sendKeys.release(key) : Effect.void,
               error._tag === "TwilioApiError" && error.code === 21610
-                ? writeTransaction(optOuts.record({ recipient: input.to, sender, change: "opt-out", source: "twilio 21610", at: now }))
+                ? writeTransaction(optOuts.record({ recipient: input.to, sender: us, change: "opt-out", source: "twilio 21610", at: now }))
                 : Effect.void
             ]).pipe(Effect.ignore)
           )
@@ -164,7 +166,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
           Effect.gen(function*() {
             const conversation: Conversation = Option.isSome(target)
               ? target.value
-              : (yield* threading.open([from, input.to], null, now)).conversation
+              : (yield* threading.open([useService ? us : from, input.to], null, now)).conversation
             yield* messages.insert({
               sid: sent.sid,
               direction: "outbound",
@@ -216,9 +218,12 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
       Effect.gen(function*() {
         const now = yield* nowIso
         const change = classifyOptOut(inbound.body, inbound.extra.OptOutType)
+        const us = inbound.messagingServiceSid !== undefined && inbound.messagingServiceSid === config.messagingServiceSid
+          ? inbound.messagingServiceSid as Address
+          : inbound.to
         const result = yield* writeTransaction(
           Effect.gen(function*() {
-            const conversation = yield* threading.forMessage([inbound.from, inbound.to], now)
+            const conversation = yield* threading.forMessage([inbound.from, us], now)
             const inserted = yield* messages.insert({
               sid: inbound.sid,
               direction: "inbound",
@@ -234,7 +239,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
             }, now)
             if (conversation !== null) yield* threading.touch(conversation.id, now)
             if (inserted && change !== undefined) {
-              yield* optOuts.record({ recipient: inbound.from, sender: inbound.to, change, source: "inbound keyword", at: now })
+              yield* optOuts.record({ recipient: inbound.from, sender: us, change, source: "inbound keyword", at: now })
             }
             return { duplicate: !inserted, conversationId: conversation?.id ?? null }
           })
@@ -283,7 +288,15 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
     const createConversation = (participants: ReadonlyArray<PhoneNumber>, metadata: Metadata | undefined) =>
       Effect.gen(function*() {
         const now = yield* nowIso
-        const { conversation, created } = yield* writeTransaction(threading.open(participants, metadata ?? null, now))
+        const { conversation, created } = yield* writeTransaction(
+          Effect.flatMap(threading.open(participants, metadata ?? null, now), (opened) =>
+            opened.created || metadata === undefined
+              ? Effect.succeed(opened)
+              : Effect.map(threading.mergeMetadata(opened.conversation.id, metadata), (merged) => ({
+                conversation: Option.getOrElse(merged, () => opened.conversation),
+                created: false
+              })))
+        )
         return {
           conversationId: conversation.id as string,
           participants: conversation.participants,
@@ -304,6 +317,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
               : Effect.fail(new MessageNotFound({ messageSid: query.before! }))
         )
         const page = yield* messages.threadPage(conversation.id, { limit: query.limit, before })
+        const optedOut = yield* optOuts.optedOutAmong(conversation.participants)
         const context = query.includeContext && config.enableAiContext
           ? { context: yield* summarize(conversation) }
           : {}
@@ -313,6 +327,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
           messages: page.messages,
           hasMore: page.hasMore,
           ...(page.hasMore && page.messages[0] ? { before: page.messages[0].messageSid } : {}),
+          ...(optedOut.length > 0 ? { optedOut } : {}),
           ...context
         }
       })

@@ -45,6 +45,6 @@ export class Threading extends Effect.Service<Threading>()("twilio-mcp/Threading
         ? Effect.map(open(participants, null, now), (r) => r.conversation)
         : Effect.map(find(participants), Option.getOrNull)
 
-    return { find, open, plan, forMessage, findById: store.findById, touch: store.touch, recent: store.recent } as const
+    return { find, open, plan, forMessage, findById: store.findById, touch: store.touch, recent: store.recent, mergeMetadata: store.mergeMetadata } as const
   })
 }) {}

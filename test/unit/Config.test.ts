@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from "@effect/vitest"
+import { afterAll, afterEach, describe, expect, it, vi } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
@@ -207,6 +207,7 @@ describe("readDotEnv and loadConfig", () => {
     vi.unstubAllEnvs()
     vi.restoreAllMocks()
   })
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
 
   it("readDotEnv returns {} when there is no .env", () => {
     expect(readDotEnv(path.join(tmp, "does-not-exist"))).toEqual({})
@@ -222,7 +223,7 @@ describe("readDotEnv and loadConfig", () => {
       expect(readDotEnv(tmp)).toMatchObject({ TWILIO_PHONE_NUMBER: "+15550000001", LOG_LEVEL: "debug" })
       for (const variable of Object.keys(process.env).filter((k) => ownVariable.test(k))) vi.stubEnv(variable, undefined)
       vi.stubEnv("TWILIO_PHONE_NUMBER", "+15550000002")
-      // Claude Desktop starts servers in some unrelated directory: the .env there is read, the database is not put there.
+      // .env comes from the working directory; the database must not follow it there.
       vi.spyOn(process, "cwd").mockReturnValue(tmp)
 
       const config = yield* loadConfig({ sandbox: false })

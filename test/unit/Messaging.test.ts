@@ -7,7 +7,18 @@ import type { MessageStatus } from "../../src/domain/Message.js"
 import { Messaging, type SendInput, STATUS_PATH } from "../../src/Messaging.js"
 import { TestLayer } from "../../src/TestLayer.js"
 import { TwilioMemory } from "../../src/TwilioMemory.js"
-import { alice, asSent, bob, empty, messageSid, ours, receive, rowCounts, send, storedStatus } from "./support.js"
+import {
+  alice,
+  asSent,
+  bob,
+  expectNothingSentOrStored,
+  messageSid,
+  ours,
+  receive,
+  rowCounts,
+  send,
+  storedStatus
+} from "./support.js"
 
 const sendWith = (input: Omit<SendInput, "message"> & { readonly message?: string }) =>
   Effect.flatMap(Messaging, (m) => m.send({ message: "hello", ...input })).pipe(Effect.map(asSent))
@@ -52,7 +63,7 @@ describe("Messaging.send", () => {
       yield* failNext(refusal)
       const error = yield* Effect.flip(send(alice))
       expect(error).toBe(refusal)
-      expect(yield* rowCounts).toEqual(empty)
+      yield* expectNothingSentOrStored
     }).pipe(Effect.provide(TestLayer())))
 
   it.effect("an ambiguous network failure is reported as such and stores nothing", () =>
@@ -61,15 +72,14 @@ describe("Messaging.send", () => {
       const error = yield* Effect.flip(send(alice))
       expect(error._tag).toBe("TwilioUnreachable")
       expect(error.message).toContain("may have been sent")
-      expect(yield* rowCounts).toEqual(empty)
+      yield* expectNothingSentOrStored
     }).pipe(Effect.provide(TestLayer())))
 
   it.effect("a conversationId that does not exist fails with ConversationNotFound and sends nothing", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(sendWith({ to: alice, conversationId: unknownConversation }))
       expect(error).toMatchObject({ _tag: "ConversationNotFound", conversationId: unknownConversation })
-      expect(yield* sentByTwilio).toEqual([])
-      expect(yield* rowCounts).toEqual(empty)
+      yield* expectNothingSentOrStored
     }).pipe(Effect.provide(TestLayer())))
 
   it.effect("a recipient outside the given conversation fails with RecipientNotInConversation", () =>
@@ -93,8 +103,7 @@ describe("Messaging.send", () => {
     Effect.gen(function*() {
       const error = yield* Effect.flip(sendWith({ to: alice, mediaUrls: ["https://example.com/cat.jpg"] }))
       expect(error._tag).toBe("MmsDisabled")
-      expect(yield* sentByTwilio).toEqual([])
-      expect(yield* rowCounts).toEqual(empty)
+      yield* expectNothingSentOrStored
     }).pipe(Effect.provide(TestLayer({ enableMms: false }))))
 
   it.effect("media with MMS enabled goes to Twilio and is stored", () =>
@@ -111,7 +120,7 @@ describe("Messaging.send", () => {
     Effect.gen(function*() {
       const error = yield* Effect.flip(sendWith({ to: alice, from: bob }))
       expect(error).toMatchObject({ _tag: "TwilioApiError", code: 21606 })
-      expect(yield* rowCounts).toEqual(empty)
+      yield* expectNothingSentOrStored
     }).pipe(Effect.provide(TestLayer())))
 
   it.effect("an explicit `from` that is ours is used", () =>

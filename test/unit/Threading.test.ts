@@ -6,8 +6,7 @@ import { normalizeParticipants, participantKey } from "../../src/domain/Address.
 import { Messaging } from "../../src/Messaging.js"
 import { TestLayer } from "../../src/TestLayer.js"
 import { Threading } from "../../src/Threading.js"
-import { TwilioMemory } from "../../src/TwilioMemory.js"
-import { alice, bob, carol, empty, messageSid, ours, receive, rowCounts, send } from "./support.js"
+import { alice, bob, carol, expectNothingSentOrStored, messageSid, ours, receive, rowCounts, send } from "./support.js"
 
 describe("participant key", () => {
   it("is the distinct participants, sorted, joined by |", () => {
@@ -58,12 +57,9 @@ describe("Threading", () => {
 describe("Threading with a Messaging Service (no TWILIO_PHONE_NUMBER)", () => {
   const service = `MG${"c".repeat(32)}`
 
-  // BUG (src/Messaging.ts send): with a Messaging Service Twilio answers the create with `from: null`
-  // (the service picks the number later), so the message is stored and threaded as from "MG…": the
-  // thread is [MG…, alice]. Alice's reply arrives From alice To the service's phone number (the
-  // webhook also carries MessagingServiceSid), so it opens a second thread [+1…, alice]: A→B and B→A
-  // are two conversations. Remove `.fails` once both directions meet in one thread.
-  it.effect.fails("a reply to a message sent through the service joins its thread", () =>
+  // Twilio answers a service send with `from: null` and the reply arrives To one of the service's numbers
+  // (with MessagingServiceSid): both directions are threaded by the service SID.
+  it.effect("a reply to a message sent through the service joins its thread", () =>
     Effect.gen(function*() {
       const sent = yield* send(alice)
       const reply = yield* Effect.flatMap(Messaging, (m) =>
@@ -83,12 +79,12 @@ describe("Threading with a Messaging Service (no TWILIO_PHONE_NUMBER)", () => {
 describe("create_conversation", () => {
   it.effect("returns the existing thread for the same set, whatever the order, with alreadyExisted", () =>
     Effect.gen(function*() {
-      const created = yield* createConversation([alice, bob], { ticket: "T-1" })
+      const created = yield* createConversation([alice, bob], { ticket: "T-1", team: "support" })
       const again = yield* createConversation([bob, alice], { ticket: "T-2" })
-      expect(created).toMatchObject({ alreadyExisted: false, participants: [alice, bob], metadata: { ticket: "T-1" } })
+      expect(created).toMatchObject({ alreadyExisted: false, participants: [alice, bob], metadata: { ticket: "T-1", team: "support" } })
       expect(again).toMatchObject({ alreadyExisted: true, conversationId: created.conversationId })
-      // The first metadata stays: a repeated create does not overwrite the thread.
-      expect(again.metadata).toEqual({ ticket: "T-1" })
+      // A repeated create merges its metadata into the thread: new keys win, others stay.
+      expect(again.metadata).toEqual({ ticket: "T-2", team: "support" })
       expect((yield* rowCounts).conversations).toBe(1)
     }).pipe(Effect.provide(TestLayer())))
 
@@ -114,8 +110,7 @@ describe("AUTO_CREATE_CONVERSATIONS=false", () => {
       const error = yield* Effect.flip(send(alice))
       expect(error._tag).toBe("AutoCreateDisabled")
       expect(error.message).toContain("No conversation found and auto-creation is disabled")
-      expect(yield* Effect.flatMap(TwilioMemory, (t) => t.sent)).toEqual([])
-      expect(yield* rowCounts).toEqual(empty)
+      yield* expectNothingSentOrStored
     }).pipe(noAutoCreate))
 
   it.effect("a send into a thread made with create_conversation works", () =>

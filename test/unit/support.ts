@@ -10,6 +10,7 @@ import type { Tool } from "../../src/mcp/Tool.js"
 import { tools } from "../../src/mcp/tools/index.js"
 import { Messaging } from "../../src/Messaging.js"
 import { TEST_PHONE, type TestLayer } from "../../src/TestLayer.js"
+import { TwilioMemory } from "../../src/TwilioMemory.js"
 
 export const alice = "+15551230001" as PhoneNumber
 export const bob = "+15551230002" as PhoneNumber
@@ -73,6 +74,12 @@ export const rowCounts = Effect.map(snapshot, (s) => ({
 }))
 
 export const empty = { conversations: 0, messages: 0, events: 0 }
+
+/** What a refused send must leave behind: nothing reached Twilio, nothing was stored. */
+export const expectNothingSentOrStored = Effect.gen(function*() {
+  expect(yield* Effect.flatMap(TwilioMemory, (t) => t.sent)).toEqual([])
+  expect(yield* rowCounts).toEqual(empty)
+})
 
 /** A message's status as stored, read straight from the database. */
 export const storedStatus = (sid: string) =>

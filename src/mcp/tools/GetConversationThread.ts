@@ -28,6 +28,7 @@ export const getConversationThread = Tool.make({
     messages: Schema.Array(Message),
     hasMore: Schema.Boolean,
     before: Schema.optional(Schema.String),
+    optedOut: Schema.optional(Schema.Array(Schema.String)),
     context: Schema.optional(Schema.Struct({
       summary: Schema.String,
       lastActivity: Schema.String,
