@@ -1,4 +1,5 @@
 import * as Layer from "effect/Layer"
+import { CatchUp } from "./CatchUp.js"
 import { AppConfig, type AppConfigShape } from "./Config.js"
 import { ConversationStore } from "./ConversationStore.js"
 import { makeSqlLayer } from "./Database.js"
@@ -19,7 +20,8 @@ import { TwilioMemory } from "./TwilioMemory.js"
  * the in-memory one (whose controls come along in the context); everything else is the same code.
  */
 export const makeAppLayer = <T>(config: AppConfigShape, twilio: Layer.Layer<T | Twilio, never, AppConfig>) =>
-  Layer.merge(Messaging.Default, SetupCheck.Default).pipe(
+  Layer.merge(CatchUp.Default, SetupCheck.Default).pipe(
+    Layer.provideMerge(Messaging.Default),
     Layer.provideMerge(Layer.mergeAll(Threading.Default, SendGuard.Default, Inbox.Default)),
     Layer.provideMerge(Layer.mergeAll(MessageStore.Default, ConversationStore.Default, OptOuts.Default, SendKeys.Default)),
     Layer.provideMerge(Layer.merge(twilio, makeSqlLayer(config.databasePath))),

@@ -1,4 +1,3 @@
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -161,6 +160,15 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
           )
         )
         const from = sent.from ?? sender
+        const result = (conversationId: string | null): SendResult => ({
+          messageSid: sent.sid,
+          status: sent.status,
+          to: input.to,
+          from,
+          conversationId,
+          timestamp: now,
+          ...segmentFields(preview)
+        })
 
         const stored = yield* writeTransaction(
           Effect.gen(function*() {
@@ -182,30 +190,16 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
               twilioCreatedAt: sent.dateCreated
             }, now)
             yield* threading.touch(conversation.id, now)
-            const result: SendResult = {
-              messageSid: sent.sid,
-              status: sent.status,
-              to: input.to,
-              from,
-              conversationId: conversation.id,
-              timestamp: now,
-              ...segmentFields(preview)
-            }
-            if (key !== undefined) yield* sendKeys.complete(key, result)
-            return result
+            const sentResult = result(conversation.id)
+            if (key !== undefined) yield* sendKeys.complete(key, sentResult)
+            return sentResult
           })
         ).pipe(
           Effect.tapError((e) => Effect.logError("message sent but not stored", e.message).pipe(Effect.annotateLogs("sid", sent.sid))),
           Effect.either
         )
         return Either.getOrElse(stored, (error): SendResult => ({
-          messageSid: sent.sid,
-          status: sent.status,
-          to: input.to,
-          from,
-          conversationId: null,
-          timestamp: now,
-          ...segmentFields(preview),
+          ...result(null),
           warning: `Sent, but not stored locally (${error.detail}). Do not resend; check get_message_status.`
         }))
       })
@@ -404,45 +398,6 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
         messages: found
       }))
 
-    /**
-     * Catch-up: inbound messages and statuses missed while no webhook server was reachable, fetched from
-     * Twilio and written through the same idempotent paths as the webhooks.
-     */
-    const sync = (lookbackHours: number) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const floor = new Date(now - lookbackHours * 3_600_000).toISOString()
-        const newest = yield* messages.newestInboundAt
-        const after = newest !== undefined && newest > floor ? newest : floor
-        const receivers = [config.phoneNumber].filter((n): n is PhoneNumber => n !== undefined)
-        let inboundFound = 0
-        let inboundStored = 0
-        for (const to of receivers) {
-          const missed = yield* twilio.listMessages({ to, after, limit: 1000 })
-          for (const m of missed.filter((x) => x.direction === "inbound")) {
-            inboundFound++
-            const result = yield* recordInbound({
-              sid: m.sid,
-              from: m.from as Address,
-              to: m.to as Address,
-              body: m.body,
-              media: [],
-              numSegments: m.numSegments,
-              extra: { Source: "sync" }
-            })
-            if (!result.duplicate) inboundStored++
-          }
-        }
-        const pending = yield* messages.pendingOutbound(floor, 200)
-        let statusesAdvanced = 0
-        for (const sid of pending) {
-          const live = yield* twilio.fetchMessage(sid)
-          const outcome = yield* applyStatus({ sid, status: live.status, errorCode: live.errorCode, at: yield* nowIso })
-          if (outcome.advanced) statusesAdvanced++
-        }
-        return { since: after, inboundFound, inboundStored, statusesChecked: pending.length, statusesAdvanced }
-      })
-
     return {
       send,
       preview,
@@ -454,8 +409,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
       inbound,
       awaitReply,
       conversations,
-      search,
-      sync
+      search
     } as const
   })
 }) {}

@@ -10,11 +10,12 @@ export interface Check {
   readonly detail: string
 }
 
-const check = (name: string) => <E extends { readonly message: string }, R>(effect: Effect.Effect<Check["detail"] | { ok: false; detail: string }, E, R>) =>
-  Effect.match(effect, {
-    onFailure: (e): Check => ({ name, ok: false, detail: e.message }),
-    onSuccess: (d): Check => typeof d === "string" ? { name, ok: true, detail: d } : { name, ...d }
-  })
+const pass = (name: string, detail: string): Check => ({ name, ok: true, detail })
+const fail = (name: string, detail: string): Check => ({ name, ok: false, detail })
+
+/** A check whose error is its failure detail. */
+const attempt = <E extends { readonly message: string }, R>(name: string, effect: Effect.Effect<Check, E, R>) =>
+  Effect.catchAll(effect, (e) => Effect.succeed(fail(name, e.message)))
 
 /**
  * What must be true for messages to flow, checked without sending anything: credentials, where the
@@ -26,60 +27,55 @@ export class SetupCheck extends Effect.Service<SetupCheck>()("twilio-mcp/SetupCh
     const twilio = yield* Twilio
     const inboundUrl = `${config.webhookBaseUrl}${SMS_PATH}`
 
-    const credentials = check("twilio credentials")(
+    const credentials = attempt(
+      "twilio credentials",
       Effect.map(twilio.fetchAccount, (a) =>
-        config.sandbox ? "sandbox: in-memory Twilio, no account used" : `account ${a.sid} "${a.friendlyName}" is ${a.status}`)
+        pass(
+          "twilio credentials",
+          config.sandbox ? "sandbox: in-memory Twilio, no account used" : `account ${a.sid} "${a.friendlyName}" is ${a.status}`
+        ))
     )
 
-    const numberWebhook = check("inbound webhook URL")(
-      config.phoneNumber === undefined
-        ? Effect.succeed("no TWILIO_PHONE_NUMBER: set the Messaging Service's inbound URL to " + inboundUrl)
-        : Effect.map(twilio.findNumber(config.phoneNumber), (n) =>
+    const name = "inbound webhook URL"
+    const numberWebhook = config.phoneNumber === undefined
+      ? Effect.succeed(pass(name, `no TWILIO_PHONE_NUMBER: set the Messaging Service's inbound URL to ${inboundUrl}`))
+      : attempt(
+        name,
+        Effect.map(twilio.findNumber(config.phoneNumber), (n) =>
           n === undefined
-            ? { ok: false as const, detail: `${config.phoneNumber} is not a phone number of this account` }
+            ? fail(name, `${config.phoneNumber} is not a phone number of this account`)
             : n.smsUrl === inboundUrl
-            ? `${n.phoneNumber} sends inbound SMS to ${inboundUrl}`
-            : {
-              ok: false as const,
-              detail: `${n.phoneNumber} sends inbound SMS to ${n.smsUrl || "(nothing)"}; set its messaging webhook to ${inboundUrl} (HTTP POST)`
-            })
-    )
+            ? pass(name, `${n.phoneNumber} sends inbound SMS to ${inboundUrl}`)
+            : fail(name, `${n.phoneNumber} sends inbound SMS to ${n.smsUrl || "(nothing)"}; set its messaging webhook to ${inboundUrl} (HTTP POST)`))
+      )
 
-    const database = check("database")(
-      Effect.as(writeTransaction(Effect.void), `${config.databasePath} is writable`)
-    )
+    const database = attempt("database", Effect.as(writeTransaction(Effect.void), pass("database", `${config.databasePath} is writable`)))
 
-    const publicUrl = check("WEBHOOK_BASE_URL")(Effect.succeed(
+    const publicUrl = Effect.succeed(
       config.webhookBaseUrl.startsWith("https://") || config.sandbox
-        ? `${config.webhookBaseUrl} (Twilio posts to ${inboundUrl})`
-        : { ok: false as const, detail: `${config.webhookBaseUrl} is not https: Twilio needs a public HTTPS URL (ngrok in development)` }
-    ))
+        ? pass("WEBHOOK_BASE_URL", `${config.webhookBaseUrl} (Twilio posts to ${inboundUrl})`)
+        : fail("WEBHOOK_BASE_URL", `${config.webhookBaseUrl} is not https: Twilio needs a public HTTPS URL (ngrok in development)`)
+    )
 
     /** Asks whatever listens on the port for our health route. */
-    const port = check("webhook port")(
-      Effect.tryPromise({
-        try: async () => {
-          const host = config.webhookHost === "0.0.0.0" || config.webhookHost === "::" ? "127.0.0.1" : config.webhookHost
-          const url = `http://${host.includes(":") ? `[${host}]` : host}:${config.webhookPort}/healthz`
-          try {
-            const response = await fetch(url, { signal: AbortSignal.timeout(2000) })
-            const body = await response.json().catch(() => undefined) as { version?: string } | undefined
-            return body?.version !== undefined
-              ? `twilio-mcp ${body.version} serves webhooks on ${config.webhookHost}:${config.webhookPort}`
-              : { ok: false as const, detail: `another program holds ${config.webhookHost}:${config.webhookPort}` }
-          } catch {
-            return {
-              ok: false as const,
-              detail: `nothing listens on ${config.webhookHost}:${config.webhookPort}: start the server (or \`twilio-mcp webhooks\`) or inbound SMS will be missed`
-            }
-          }
-        },
-        catch: (e) => ({ message: String(e) })
-      })
-    )
+    const port = Effect.promise(async (): Promise<Check> => {
+      const host = config.webhookHost === "0.0.0.0" || config.webhookHost === "::" ? "127.0.0.1" : config.webhookHost
+      const where = `${config.webhookHost}:${config.webhookPort}`
+      try {
+        const response = await fetch(`http://${host.includes(":") ? `[${host}]` : host}:${config.webhookPort}/healthz`, {
+          signal: AbortSignal.timeout(2000)
+        })
+        const body = await response.json().catch(() => undefined) as { version?: string } | undefined
+        return body?.version !== undefined
+          ? pass("webhook port", `twilio-mcp ${body.version} serves webhooks on ${where}`)
+          : fail("webhook port", `another program holds ${where}`)
+      } catch {
+        return fail("webhook port", `nothing listens on ${where}: start the server (or \`twilio-mcp webhooks\`) or inbound SMS will be missed`)
+      }
+    })
 
     const run = Effect.map(
-      Effect.all([Effect.succeed<Check>({ name: "configuration", ok: true, detail: "valid" }), publicUrl, credentials, numberWebhook, database, port], {
+      Effect.all([Effect.succeed(pass("configuration", "valid")), publicUrl, credentials, numberWebhook, database, port], {
         concurrency: "unbounded"
       }),
       (checks) => ({ ok: checks.every((c) => c.ok), checks })

@@ -114,8 +114,13 @@ export const mapSdkError = (operation: string, isSend: boolean) => (error: unkno
     ? `HTTP ${e.status} from Twilio`
     : e.code === "ECONNABORTED" || e.code === "ETIMEDOUT"
     ? "request timed out"
+    // Twilio answered 2xx, but with a body that is not JSON: it may well have acted on the request.
+    : error instanceof SyntaxError
+    ? `unreadable answer from Twilio (${e.message})`
     : `${e.code ?? "network error"}${e.message ? `: ${e.message}` : ""}`
-  return new TwilioUnreachable({ operation, reason, mayHaveSent: isSend && !refused })
+  // Say so plainly: the agent may send again without risking a duplicate.
+  const notSent = isSend && refused ? "; the request never reached Twilio, so the message was not sent" : ""
+  return new TwilioUnreachable({ operation, reason: reason + notSent, mayHaveSent: isSend && !refused })
 }
 
 /** 429 / 20429 mean the request was never processed: the only failures safe to retry, sends included. */

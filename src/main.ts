@@ -7,10 +7,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
 import { appLayer, type AppServices } from "./AppLayer.js"
+import { CatchUp } from "./CatchUp.js"
 import { type AppConfigShape, loadConfig } from "./Config.js"
 import { WebhookServer } from "./http/WebhookServer.js"
 import { loggingLayer } from "./Logging.js"
-import { Messaging } from "./Messaging.js"
 import { SetupCheck } from "./SetupCheck.js"
 import { makeServer, type Run } from "./mcp/Bridge.js"
 import type { Progress } from "./mcp/Progress.js"
@@ -57,7 +57,7 @@ const serveMcp = (config: AppConfigShape) =>
         Effect.flatMap(Effect.orDie(Deferred.await(services)), (context) => Effect.provide(effect, context)),
         { signal }
       )
-    const server = makeServer<AppServices | Progress>(config.sandbox ? sandboxTools : tools, run)
+    const server = makeServer(config.sandbox ? sandboxTools : tools, run)
     yield* Effect.acquireRelease(
       Effect.promise(() => server.connect(new StdioServerTransport())),
       () => Effect.promise(() => server.close())
@@ -72,7 +72,7 @@ const serveMcp = (config: AppConfigShape) =>
   }).pipe(Effect.scoped)
 
 /** Messages and statuses that arrived while no webhook server was reachable; a failure is only logged. */
-const catchUp = Effect.flatMap(Messaging, (m) => m.sync(24)).pipe(
+const catchUp = Effect.flatMap(CatchUp, (c) => c.sync(24)).pipe(
   Effect.tap((r) => Effect.logInfo(`catch-up: ${r.inboundStored} missed inbound stored, ${r.statusesAdvanced} statuses advanced`)),
   Effect.catchAll((e) => Effect.logWarning(`catch-up with Twilio failed: ${e.message}`))
 )

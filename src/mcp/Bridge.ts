@@ -6,12 +6,13 @@ import * as Exit from "effect/Exit"
 import * as ParseResult from "effect/ParseResult"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
+import packageJson from "../../package.json" with { type: "json" }
 import { toolJsonSchema } from "./JsonSchema.js"
 import { Progress } from "./Progress.js"
 import type { Tool } from "./Tool.js"
 
 export const SERVER_NAME = "twilio-mcp"
-export const SERVER_VERSION = "0.1.0"
+export const SERVER_VERSION: string = packageJson.version
 
 const failure = (text: string): CallToolResult => ({ isError: true, content: [{ type: "text", text }] })
 

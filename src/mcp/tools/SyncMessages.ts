@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { Messaging } from "../../Messaging.js"
+import { CatchUp } from "../../CatchUp.js"
 import * as Tool from "../Tool.js"
 
 export const syncMessages = Tool.make({
@@ -19,5 +19,5 @@ export const syncMessages = Tool.make({
     statusesAdvanced: Schema.Number
   }),
   annotations: { title: "Sync messages", readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  handler: (input) => Effect.flatMap(Messaging, (m) => m.sync(input.lookbackHours))
+  handler: (input) => Effect.flatMap(CatchUp, (c) => c.sync(input.lookbackHours))
 })

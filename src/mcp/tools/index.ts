@@ -1,3 +1,10 @@
+import type { SqlClient } from "@effect/sql/SqlClient"
+import type { CatchUp } from "../../CatchUp.js"
+import type { AppConfig } from "../../Config.js"
+import type { Messaging } from "../../Messaging.js"
+import type { SetupCheck } from "../../SetupCheck.js"
+import type { Progress } from "../Progress.js"
+import type { Tool } from "../Tool.js"
 import { checkSetup } from "./CheckSetup.js"
 import { createConversation } from "./CreateConversation.js"
 import { getConversationThread } from "./GetConversationThread.js"
@@ -10,8 +17,11 @@ import { simulateInbound } from "./SimulateInbound.js"
 import { syncMessages } from "./SyncMessages.js"
 import { waitForReply } from "./WaitForReply.js"
 
+/** What tool handlers may use: the use-case services, plus the call's progress reporter. */
+export type ToolServices = Messaging | CatchUp | SetupCheck | AppConfig | SqlClient | Progress
+
 /** Every tool the server offers, in the order `tools/list` shows them. */
-export const tools = [
+export const tools: ReadonlyArray<Tool<ToolServices>> = [
   sendSms,
   getInboundMessages,
   createConversation,
@@ -25,4 +35,4 @@ export const tools = [
 ]
 
 /** Sandbox mode adds a way to play the other side of the conversation. */
-export const sandboxTools = [...tools, simulateInbound]
+export const sandboxTools: ReadonlyArray<Tool<ToolServices>> = [...tools, simulateInbound]

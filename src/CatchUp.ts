@@ -1,0 +1,68 @@
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import { AppConfig } from "./Config.js"
+import type { Address } from "./domain/Address.js"
+import { nowIso } from "./domain/Time.js"
+import { MessageStore } from "./MessageStore.js"
+import { Messaging } from "./Messaging.js"
+import { Twilio } from "./Twilio.js"
+
+/**
+ * Catch-up: inbound messages and statuses missed while no webhook server was reachable, fetched from
+ * Twilio (which keeps every message) and written through the same idempotent paths as the webhooks.
+ */
+export class CatchUp extends Effect.Service<CatchUp>()("twilio-mcp/CatchUp", {
+  effect: Effect.gen(function*() {
+    const config = yield* AppConfig
+    const twilio = yield* Twilio
+    const messages = yield* MessageStore
+    const messaging = yield* Messaging
+
+    /** Inbound messages to our number since the newest one stored (at most `lookbackHours` back). */
+    const inbound = (floor: string) =>
+      Effect.gen(function*() {
+        const newest = yield* messages.newestInboundAt
+        const after = newest !== undefined && newest > floor ? newest : floor
+        if (config.phoneNumber === undefined) return { after, found: 0, stored: 0 }
+        const missed = (yield* twilio.listMessages({ to: config.phoneNumber, after, limit: 1000 }))
+          .filter((m) => m.direction === "inbound")
+        const results = yield* Effect.forEach(missed, (m) =>
+          messaging.recordInbound({
+            sid: m.sid,
+            from: m.from as Address,
+            to: m.to as Address,
+            body: m.body,
+            media: [],
+            numSegments: m.numSegments,
+            extra: { Source: "sync" }
+          }))
+        return { after, found: missed.length, stored: results.filter((r) => !r.duplicate).length }
+      })
+
+    /** Outbound messages not final yet whose callbacks may have been missed: their live status. */
+    const statuses = (floor: string) =>
+      Effect.gen(function*() {
+        const pending = yield* messages.pendingOutbound(floor, 200)
+        const outcomes = yield* Effect.forEach(pending, (sid) =>
+          Effect.flatMap(twilio.fetchMessage(sid), (live) =>
+            Effect.flatMap(nowIso, (at) => messaging.applyStatus({ sid, status: live.status, errorCode: live.errorCode, at }))))
+        return { checked: pending.length, advanced: outcomes.filter((o) => o.advanced).length }
+      })
+
+    const sync = (lookbackHours: number) =>
+      Effect.gen(function*() {
+        const floor = new Date((yield* Clock.currentTimeMillis) - lookbackHours * 3_600_000).toISOString()
+        const received = yield* inbound(floor)
+        const delivered = yield* statuses(floor)
+        return {
+          since: received.after,
+          inboundFound: received.found,
+          inboundStored: received.stored,
+          statusesChecked: delivered.checked,
+          statusesAdvanced: delivered.advanced
+        }
+      })
+
+    return { sync } as const
+  })
+}) {}
