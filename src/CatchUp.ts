@@ -24,8 +24,10 @@ export class CatchUp extends Effect.Service<CatchUp>()("twilio-mcp/CatchUp", {
         const newest = yield* messages.newestInboundAt
         const after = newest !== undefined && newest > floor ? newest : floor
         if (config.phoneNumber === undefined) return { after, found: 0, stored: 0 }
+        // Twilio lists newest first: store oldest first, at Twilio's time, so threads keep the order sent.
         const missed = (yield* twilio.listMessages({ to: config.phoneNumber, after, limit: 1000 }))
           .filter((m) => m.direction === "inbound")
+          .reverse()
         const results = yield* Effect.forEach(missed, (m) =>
           messaging.recordInbound({
             sid: m.sid,
@@ -34,6 +36,7 @@ export class CatchUp extends Effect.Service<CatchUp>()("twilio-mcp/CatchUp", {
             body: m.body,
             media: [],
             numSegments: m.numSegments,
+            receivedAt: m.dateCreated,
             extra: { Source: "sync" }
           }))
         return { after, found: missed.length, stored: results.filter((r) => !r.duplicate).length }

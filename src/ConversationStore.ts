@@ -32,7 +32,8 @@ const lastOf = (row: Record<string, unknown>) =>
       from: String(row.last_from),
       body: String(row.last_body),
       status: String(row.last_status),
-      timestamp: String(row.last_at)
+      timestamp: String(row.last_at),
+      ...(row.last_direction === "inbound" ? { untrusted: true as const } : {})
     }
 
 export const storageError = (operation: string) => (cause: unknown) =>
@@ -89,7 +90,10 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
         Effect.mapError(storageError("update conversation"))
       )
 
-    /** Most recently active threads first, each with its newest message; `before` pages by last activity. */
+    /**
+     * Most recently active threads first, each with its newest message. `before` is the last conversation
+     * of the previous page: (last activity, id) orders threads active in the same millisecond too.
+     */
     const recent = (options: { readonly limit: number; readonly before?: string | undefined }) =>
       sql`
         SELECT c.*, m.sid AS last_sid, m.direction AS last_direction, m.from_address AS last_from,
@@ -97,7 +101,11 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
         FROM conversations c
         LEFT JOIN messages m ON m.id = (
           SELECT id FROM messages WHERE conversation_id = c.id ORDER BY created_at DESC, id DESC LIMIT 1)
-        WHERE ${options.before === undefined ? sql`1 = 1` : sql`c.last_activity_at < ${options.before}`}
+        WHERE ${
+        options.before === undefined
+          ? sql`1 = 1`
+          : sql`(c.last_activity_at, c.id) < (SELECT last_activity_at, id FROM conversations WHERE id = ${options.before})`
+      }
         ORDER BY c.last_activity_at DESC, c.id DESC
         LIMIT ${options.limit}`.pipe(
         Effect.flatMap((raw) =>

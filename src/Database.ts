@@ -10,8 +10,9 @@ import { AppConfig } from "./Config.js"
 import { StorageError } from "./domain/Errors.js"
 import init from "./migrations/0001_init.js"
 import agentFeatures from "./migrations/0002_agent_features.js"
+import sendLog from "./migrations/0003_send_log.js"
 
-export const migrations = { "0001_init": init, "0002_agent_features": agentFeatures }
+export const migrations = { "0001_init": init, "0002_agent_features": agentFeatures, "0003_send_log": sendLog }
 
 /** A DATABASE_PATH that cannot be created or written fails start-up with a message that names it. */
 const ensureWritable = (filename: string) =>

@@ -98,7 +98,7 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
             ${message.media && message.media.length > 0 ? JSON.stringify(message.media) : null},
             ${message.messagingServiceSid ?? null},
             ${message.extra && Object.keys(message.extra).length > 0 ? JSON.stringify(message.extra) : null},
-            ${message.twilioCreatedAt ?? null}, ${now}, ${now})
+            ${message.twilioCreatedAt ?? null}, ${message.createdAt ?? now}, ${now})
           ON CONFLICT (sid) DO NOTHING
           RETURNING id`
         if (inserted.length === 0) return false
@@ -194,13 +194,6 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
         }
       })
 
-    /** Outbound messages stored since `since`, by every process sharing the database: the hourly send cap. */
-    const countOutboundSince = (since: string) =>
-      sql<{ n: number }>`SELECT COUNT(*) AS n FROM messages WHERE direction = 'outbound' AND created_at >= ${since}`.pipe(
-        Effect.map((r) => r[0]?.n ?? 0),
-        Effect.mapError(storageError("count sent messages"))
-      )
-
     /** When this thread last sent: a reply is anything inbound after it. */
     const lastOutboundAt = (conversationId: string) =>
       sql<{ at: string | null }>`
@@ -274,7 +267,6 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       listInbound,
       threadPage,
       threadStats,
-      countOutboundSince,
       lastOutboundAt,
       inboundAfter,
       search

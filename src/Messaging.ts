@@ -56,6 +56,8 @@ export interface InboundMessage {
   readonly media: ReadonlyArray<Media>
   readonly numSegments?: number | undefined
   readonly messagingServiceSid?: string | undefined
+  /** Twilio's time for a message caught up later; webhooks are stored at the time they arrive. */
+  readonly receivedAt?: string | undefined
   readonly extra: Record<string, string>
 }
 
@@ -141,6 +143,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
           const earlier = yield* sendKeys.reserve(key, now)
           if (earlier !== undefined) return { ...(earlier as SendResult), replayed: true } satisfies SendResult
         }
+        const slot = yield* guard.takeSlot(now).pipe(Effect.tapError(() => key === undefined ? Effect.void : Effect.ignore(sendKeys.release(key))))
         const sent = yield* twilio.send({
           to: input.to,
           body: input.message,
@@ -151,8 +154,9 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
         }).pipe(
           Effect.tapError((error) =>
             Effect.all([
-              // A clear refusal sent nothing: the key may be used again. An ambiguous failure keeps it held.
+              // A clear refusal sent nothing: the key and the slot are given back. An ambiguous failure keeps them.
               key !== undefined && error._tag === "TwilioApiError" ? sendKeys.release(key) : Effect.void,
+              error._tag === "TwilioApiError" ? slot : Effect.void,
               error._tag === "TwilioApiError" && error.code === 21610
                 ? writeTransaction(optOuts.record({ recipient: input.to, sender: us, change: "opt-out", source: "twilio 21610", at: now }))
                 : Effect.void
@@ -229,6 +233,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
               numSegments: inbound.numSegments,
               media: inbound.media,
               messagingServiceSid: inbound.messagingServiceSid,
+              createdAt: inbound.receivedAt,
               extra: inbound.extra
             }, now)
             if (conversation !== null) yield* threading.touch(conversation.id, now)
@@ -390,7 +395,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
           ...(c.last === null ? {} : { lastMessage: c.last }),
           awaitingReply: c.last?.direction === "inbound"
         })),
-        ...(list.length === options.limit ? { before: list[list.length - 1]!.lastActivityAt } : {})
+        ...(list.length === options.limit ? { before: list[list.length - 1]!.id as string } : {})
       }))
 
     const search = (query: { readonly query: string; readonly from?: string | undefined; readonly conversationId?: string | undefined; readonly limit: number }) =>

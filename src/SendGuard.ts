@@ -1,23 +1,26 @@
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { AppConfig } from "./Config.js"
+import { storageError } from "./ConversationStore.js"
+import { writeTransaction } from "./Database.js"
 import { OptedOut, SendRefused } from "./domain/Errors.js"
-import { MessageStore } from "./MessageStore.js"
 import { OptOuts } from "./OptOuts.js"
 
 const HOUR_MS = 60 * 60 * 1000
 
 /**
  * Everything that must hold before a message goes out, checked before Twilio is called: the recipient
- * has not opted out, is allowed (SMS_ALLOWED_RECIPIENTS), and the hourly cap (SMS_MAX_PER_HOUR, counted
- * over every process sharing the database) is not reached. A refusal names the rule.
+ * has not opted out and is allowed (SMS_ALLOWED_RECIPIENTS), and the hourly cap (SMS_MAX_PER_HOUR) is not
+ * reached. A refusal names the rule.
  */
 export class SendGuard extends Effect.Service<SendGuard>()("twilio-mcp/SendGuard", {
   effect: Effect.gen(function*() {
     const config = yield* AppConfig
-    const messages = yield* MessageStore
     const optOuts = yield* OptOuts
+    const sql = yield* SqlClient.SqlClient
 
+    /** The checks that need no slot: safe for dry runs. */
     const check = (to: string, sender: string) =>
       Effect.gen(function*() {
         const since = yield* optOuts.optedOutSince(to, sender)
@@ -29,18 +32,42 @@ export class SendGuard extends Effect.Service<SendGuard>()("twilio-mcp/SendGuard
             detail: `${to} is not in the allowed list (${allowed.join(", ")})`
           })
         }
-        if (config.maxPerHour !== undefined) {
-          const now = yield* Clock.currentTimeMillis
-          const sent = yield* messages.countOutboundSince(new Date(now - HOUR_MS).toISOString())
-          if (sent >= config.maxPerHour) {
-            return yield* new SendRefused({
-              rule: "SMS_MAX_PER_HOUR",
-              detail: `${sent} messages sent in the last hour, the limit is ${config.maxPerHour}; try again later`
-            })
-          }
+        if (config.maxPerHour !== undefined) yield* capReached(config.maxPerHour)
+      })
+
+    const hourAgo = Effect.map(Clock.currentTimeMillis, (now) => new Date(now - HOUR_MS).toISOString())
+
+    const capReached = (max: number) =>
+      Effect.gen(function*() {
+        const [row] = yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM send_log WHERE sent_at >= ${yield* hourAgo}`.pipe(
+          Effect.mapError(storageError("count sent messages"))
+        )
+        const sent = row?.n ?? 0
+        if (sent >= max) {
+          return yield* new SendRefused({
+            rule: "SMS_MAX_PER_HOUR",
+            detail: `${sent} messages sent in the last hour, the limit is ${max}; try again later`
+          })
         }
       })
 
-    return { check } as const
+    /**
+     * Takes a slot under the hourly cap, counted and written in one write transaction so concurrent sends
+     * (in any process) cannot pass together. Returns the slot to give back if Twilio clearly refused.
+     */
+    const takeSlot = (now: string) =>
+      config.maxPerHour === undefined
+        ? Effect.succeed(Effect.void)
+        : writeTransaction(
+          Effect.gen(function*() {
+            yield* capReached(config.maxPerHour!)
+            const [slot] = yield* sql<{ id: number }>`INSERT INTO send_log (sent_at) VALUES (${now}) RETURNING id`.pipe(
+              Effect.mapError(storageError("record send"))
+            )
+            return sql`DELETE FROM send_log WHERE id = ${slot!.id}`.pipe(Effect.ignore)
+          })
+        )
+
+    return { check, takeSlot } as const
   })
 }) {}

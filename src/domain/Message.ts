@@ -90,6 +90,8 @@ export interface NewMessage {
   readonly media?: ReadonlyArray<Media> | undefined
   readonly messagingServiceSid?: string | undefined
   readonly twilioCreatedAt?: string | undefined
+  /** When it was sent or received, if not now (messages caught up from Twilio later). */
+  readonly createdAt?: string | undefined
   readonly extra?: Record<string, string> | undefined
 }
 

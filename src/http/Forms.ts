@@ -7,7 +7,10 @@ import { MessageStatus } from "../domain/Message.js"
 export type Form = Record<string, string | Array<string>>
 
 export const parseForm = (text: string): Form => {
-  const form: Form = {}
+  // No prototype: a parameter named __proto__, constructor or toString is data like any other. On a plain
+  // object the first was dropped and the others merged with the inherited member, so a genuine signed
+  // webhook carrying one failed its signature check.
+  const form: Form = Object.create(null)
   for (const [key, value] of new URLSearchParams(text)) {
     const prior = form[key]
     form[key] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value]
@@ -40,15 +43,13 @@ export const StatusForm = Schema.Struct({
 /** Fields stored in their own columns; everything else Twilio sent (geo, OptOutType, AddOns…) is kept as extra. */
 const columns = new Set(["MessageSid", "SmsSid", "SmsMessageSid", "AccountSid", "From", "To", "Body", "NumMedia", "NumSegments", "MessagingServiceSid"])
 
-export const extraFields = (form: Form): Record<string, string> => {
-  const extra: Record<string, string> = {}
-  for (const [key, value] of Object.entries(form)) {
-    if (!columns.has(key) && !/^Media(Url|ContentType)\d+$/.test(key)) {
-      extra[key] = Array.isArray(value) ? value.join(",") : value
-    }
-  }
-  return extra
-}
+export const extraFields = (form: Form): Record<string, string> =>
+  // fromEntries defines own properties: assigning to a plain object would drop a parameter named __proto__.
+  Object.fromEntries(
+    Object.entries(form)
+      .filter(([key]) => !columns.has(key) && !/^Media(Url|ContentType)\d+$/.test(key))
+      .map(([key, value]) => [key, Array.isArray(value) ? value.join(",") : value])
+  )
 
 /** `MediaUrl{N}` with `MediaContentType{N}`, N from 0 to NumMedia - 1. */
 export const mediaFields = (form: Form, count: number): ReadonlyArray<Media> => {

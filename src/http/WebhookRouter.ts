@@ -95,9 +95,15 @@ const verifiedForm = (validate: Validate) =>
     return form
   })
 
+/** A 400's reason quotes the offending values: kept short, whatever size they were (up to 64 KiB). */
+const MAX_REASON_LENGTH = 500
+
 const decode = <A, I>(schema: Schema.Schema<A, I>, form: Form) =>
   Schema.decodeUnknown(schema, { errors: "all" })(form).pipe(
-    Effect.mapError((e: ParseResult.ParseError) => new Rejected({ status: 400, reason: formatParseError(e) }))
+    Effect.mapError((e: ParseResult.ParseError) => {
+      const reason = formatParseError(e)
+      return new Rejected({ status: 400, reason: reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH)}…` : reason })
+    })
   )
 
 const twiml = HttpServerResponse.text(EMPTY_TWIML, { contentType: "text/xml" })

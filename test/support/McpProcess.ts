@@ -23,11 +23,11 @@ export interface McpProcess {
 const text = (result: CallToolResult) =>
   result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join("\n")
 
-/** Spawns `node dist/index.js` with `env` and connects the MCP SDK client over stdio. */
-export const startMcp = async (env: Env, cwd = os.tmpdir()): Promise<McpProcess> => {
+/** Spawns `node dist/index.js …args` with `env` and connects the MCP SDK client over stdio. */
+export const startMcp = async (env: Env, cwd = os.tmpdir(), args: ReadonlyArray<string> = []): Promise<McpProcess> => {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [SERVER_ENTRY],
+    args: [SERVER_ENTRY, ...args],
     env,
     cwd,
     stderr: "pipe"

@@ -5,7 +5,7 @@ import * as Tool from "../Tool.js"
 
 export const checkSetup = Tool.make({
   name: "check_setup",
-  description: "Check credentials, the number's webhook URL, database and port; sends nothing.",
+  description: "Check credentials, webhook URL, database and port.",
   input: Schema.Struct({}),
   output: Schema.Struct({
     ok: Schema.Boolean,

@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { Timestamp } from "../../domain/Time.js"
+import { ConversationId } from "../../domain/Conversation.js"
 import { Messaging } from "../../Messaging.js"
 import * as Tool from "../Tool.js"
 
@@ -11,7 +11,7 @@ export const listConversations = Tool.make({
     limit: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.between(1, 200)).annotations({ description: "Default 20" }), {
       default: () => 20
     }),
-    before: Schema.optional(Timestamp.annotations({ description: "Previous result's before" }))
+    before: Schema.optional(ConversationId.annotations({ description: "Previous result's before" }))
   }),
   output: Schema.Struct({
     conversations: Schema.Array(Schema.Struct({
@@ -24,7 +24,8 @@ export const listConversations = Tool.make({
         from: Schema.String,
         body: Schema.String,
         status: Schema.String,
-        timestamp: Schema.String
+        timestamp: Schema.String,
+        untrusted: Schema.optional(Schema.Literal(true))
       })),
       awaitingReply: Schema.Boolean
     })),

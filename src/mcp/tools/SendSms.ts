@@ -29,7 +29,7 @@ const SendSmsOutput = Schema.Struct({
 
 export const sendSms = Tool.make({
   name: "send_sms",
-  description: "Send an SMS (MMS with mediaUrls) via Twilio; stored and threaded. Returns segments and encoding; dryRun previews without sending.",
+  description: "Send an SMS/MMS via Twilio; stored and threaded. dryRun previews segments without sending.",
   input: Schema.Struct({
     to: PhoneNumber.annotations({ description: "E.164, e.g. +15551234567" }),
     message: Schema.String.pipe(

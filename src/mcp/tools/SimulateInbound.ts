@@ -9,7 +9,7 @@ import * as Tool from "../Tool.js"
 /** Sandbox only: a reply "arrives" through the same path as a webhook-delivered message. */
 export const simulateInbound = Tool.make({
   name: "simulate_inbound",
-  description: "Sandbox: make a text from this number arrive, like a real inbound SMS.",
+  description: "Sandbox: receive a text from this number.",
   input: Schema.Struct({
     from: PhoneNumber,
     body: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(1600))

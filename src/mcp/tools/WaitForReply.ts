@@ -9,7 +9,7 @@ import * as Tool from "../Tool.js"
 
 export const waitForReply = Tool.make({
   name: "wait_for_reply",
-  description: "Wait for a new inbound message in a thread (or from a number). Returns reply with messages, or timeout: call again. Pass the returned since to wait for the next.",
+  description: "Wait for a new inbound text in a thread (or from a number): reply, or timeout (call again). Pass the returned since for the next.",
   input: Schema.Struct({
     conversationId: Schema.optional(ConversationId),
     from: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128)).annotations({ description: "Sender" })),

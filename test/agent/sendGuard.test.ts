@@ -1,0 +1,175 @@
+/**
+ * The send guard (issue 4, item 5): SMS_ALLOWED_RECIPIENTS, SMS_MAX_PER_HOUR (service and environment), and
+ * idempotency keys.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as TestClock from "effect/TestClock"
+import { parseConfig } from "../../src/Config.js"
+import { TwilioApiError, TwilioUnreachable } from "../../src/domain/Errors.js"
+import { TestLayer } from "../../src/TestLayer.js"
+import { alice, bob, carol } from "../unit/support.js"
+import { AsyncSendLayer, callError, callOk, failNext, inbound, refusedSend, sendSms, sentByTwilio } from "./support.js"
+
+const uk = "+447700900123"
+
+/** A send the guard must refuse under `rule`, with nothing sent. */
+const expectRefused = (to: string, rule: string) =>
+  Effect.map(refusedSend(to), (error) => {
+    expect(error).toMatchObject({ _tag: "SendRefused", rule })
+    expect(error.message).toContain(rule)
+    return error
+  })
+
+describe("SMS_ALLOWED_RECIPIENTS", () => {
+  it.effect("allows listed numbers and +CC prefixes and refuses the rest, naming the rule", () =>
+    Effect.gen(function*() {
+      yield* sendSms({ to: alice })
+      yield* sendSms({ to: uk as never })
+      const error = yield* expectRefused(bob, "SMS_ALLOWED_RECIPIENTS")
+      expect(error.message).toContain(bob)
+      expect(yield* callError("send_sms", { to: carol, message: "hi" })).toContain("SMS_ALLOWED_RECIPIENTS")
+      expect((yield* sentByTwilio).map((m) => m.to)).toEqual([alice, uk])
+    }).pipe(Effect.provide(TestLayer({ allowedRecipients: [alice, "+44"] }))))
+
+  it.effect("a +1 prefix allows every +1 number, not others", () =>
+    Effect.gen(function*() {
+      yield* sendSms({ to: bob })
+      yield* sendSms({ to: carol })
+      yield* expectRefused(uk, "SMS_ALLOWED_RECIPIENTS")
+    }).pipe(Effect.provide(TestLayer({ allowedRecipients: ["+1"] }))))
+})
+
+describe("SMS_MAX_PER_HOUR", () => {
+  it.effect("refuses the send over the cap, counting outbound only, until the hour has passed", () =>
+    Effect.gen(function*() {
+      yield* sendSms({ to: alice })
+      yield* inbound(bob, "received texts do not count")
+      yield* sendSms({ to: bob })
+      const error = yield* expectRefused(carol, "SMS_MAX_PER_HOUR")
+      expect(error.message).toContain("2")
+      expect(yield* callError("send_sms", { to: carol, message: "hi" })).toContain("SMS_MAX_PER_HOUR")
+
+      yield* TestClock.adjust("60 minutes")
+      yield* expectRefused(carol, "SMS_MAX_PER_HOUR")
+      yield* TestClock.adjust("1 millis")
+      yield* sendSms({ to: carol })
+      expect(yield* sentByTwilio).toHaveLength(3)
+    }).pipe(Effect.provide(TestLayer({ maxPerHour: 2 }))))
+
+  // Each send takes its slot in a write transaction before Twilio is called, so concurrent sends see each other.
+  it.effect("concurrent sends cannot exceed the cap", () =>
+    Effect.gen(function*() {
+      yield* sendSms({ to: alice })
+      const results = yield* Effect.all([sendSms({ to: bob }), sendSms({ to: carol })].map(Effect.either), {
+        concurrency: "unbounded"
+      })
+      expect(yield* sentByTwilio).toHaveLength(2)
+      expect(results.filter(Either.isLeft)).toMatchObject([{ left: { _tag: "SendRefused", rule: "SMS_MAX_PER_HOUR" } }])
+    }).pipe(Effect.provide(AsyncSendLayer({ maxPerHour: 2 }))))
+})
+
+describe("send guard from the environment", () => {
+  const env = {
+    TWILIO_ACCOUNT_SID: `AC${"0123456789abcdef".repeat(2)}`,
+    TWILIO_AUTH_TOKEN: "s3cr3t-token-0123456789abcdef-xyz",
+    TWILIO_PHONE_NUMBER: "+15551234567",
+    WEBHOOK_BASE_URL: "https://abc123.ngrok.io"
+  }
+  const parse = (extra: Record<string, string>) => parseConfig({ ...env, ...extra }, { sandbox: false, baseDir: "/opt/twilio-mcp" })
+  const problems = (extra: Record<string, string>) =>
+    Either.match(parse(extra), { onLeft: (e) => e.problems, onRight: () => expect.fail(`${JSON.stringify(extra)} was accepted`) })
+
+  it("is off by default", () => {
+    expect(Either.getOrThrow(parse({}))).toMatchObject({ allowedRecipients: undefined, maxPerHour: undefined })
+  })
+
+  it("parses SMS_ALLOWED_RECIPIENTS (numbers and +CC prefixes, comma separated) and SMS_MAX_PER_HOUR", () => {
+    expect(Either.getOrThrow(parse({ SMS_ALLOWED_RECIPIENTS: "+15551230001, +44,+353", SMS_MAX_PER_HOUR: "25" }))).toMatchObject({
+      allowedRecipients: ["+15551230001", "+44", "+353"],
+      maxPerHour: 25
+    })
+  })
+
+  it.each(["15551230001", "+1555-123-0001", "+44,uk", "+15551230001;+44"])("reports SMS_ALLOWED_RECIPIENTS=%j", (value) => {
+    expect(problems({ SMS_ALLOWED_RECIPIENTS: value }).join("\n")).toMatch(/^SMS_ALLOWED_RECIPIENTS .*E\.164/m)
+  })
+
+  it.each(["0", "-1", "ten", "1.5"])("reports SMS_MAX_PER_HOUR=%j", (value) => {
+    expect(problems({ SMS_MAX_PER_HOUR: value }).join("\n")).toMatch(/^SMS_MAX_PER_HOUR /m)
+  })
+
+  it("reports both at once", () => {
+    const found = problems({ SMS_ALLOWED_RECIPIENTS: "nope", SMS_MAX_PER_HOUR: "nope" })
+    expect(found.filter((p) => p.startsWith("SMS_ALLOWED_RECIPIENTS "))).toHaveLength(1)
+    expect(found.filter((p) => p.startsWith("SMS_MAX_PER_HOUR "))).toHaveLength(1)
+  })
+})
+
+const keyed = (key: string, to = alice) => sendSms({ to, idempotencyKey: key })
+
+describe("idempotencyKey", () => {
+  it.effect("the same key twice sends once; the second call returns the first result with replayed: true", () =>
+    Effect.gen(function*() {
+      const first = yield* keyed("order-1")
+      const second = yield* keyed("order-1")
+      expect(first).not.toHaveProperty("replayed")
+      expect(second).toEqual({ ...first, replayed: true })
+      expect(yield* sentByTwilio).toHaveLength(1)
+      // Another key is another send.
+      yield* keyed("order-2")
+      expect(yield* sentByTwilio).toHaveLength(2)
+    }).pipe(Effect.provide(TestLayer())))
+
+  it.effect("through the tool, a replay stores nothing more", () =>
+    Effect.gen(function*() {
+      const first = yield* callOk("send_sms", { to: alice, message: "hi", idempotencyKey: "t-1" })
+      const again = yield* callOk("send_sms", { to: alice, message: "hi", idempotencyKey: "t-1" })
+      expect(again).toEqual({ ...first, replayed: true })
+      const thread = yield* callOk("get_conversation_thread", { conversationId: first.conversationId })
+      expect(thread.messages).toHaveLength(1)
+    }).pipe(Effect.provide(TestLayer())))
+
+  it.effect("concurrent sends with one key send exactly once", () =>
+    Effect.gen(function*() {
+      const results = yield* Effect.all(Array.from({ length: 5 }, () => Effect.either(keyed("burst"))), { concurrency: "unbounded" })
+      expect(yield* sentByTwilio).toHaveLength(1)
+      const sid = (yield* sentByTwilio)[0]!.sid
+      for (const result of results) {
+        if (Either.isRight(result)) expect(result.right.messageSid).toBe(sid)
+        else expect(result.left._tag).toBe("SendInProgress")
+      }
+      expect(results.filter(Either.isRight).filter((r) => r.right.replayed !== true)).toHaveLength(1)
+      // The sends overlapped: the others found the key reserved and unfinished.
+      expect(results.filter(Either.isLeft)).not.toHaveLength(0)
+    }).pipe(Effect.provide(AsyncSendLayer())))
+
+  it.effect("a clear Twilio refusal releases the key: a retry with it sends", () =>
+    Effect.gen(function*() {
+      yield* failNext(new TwilioApiError({ operation: "send", httpStatus: 400, code: 21211, detail: "Invalid 'To' Phone Number" }))
+      expect((yield* Effect.flip(keyed("retry-me")))._tag).toBe("TwilioApiError")
+      const retried = yield* keyed("retry-me")
+      expect(retried).not.toHaveProperty("replayed")
+      expect((yield* sentByTwilio).map((m) => m.sid)).toEqual([retried.messageSid])
+    }).pipe(Effect.provide(TestLayer())))
+
+  it.effect("an ambiguous failure keeps the key held: a retry is SendInProgress and sends nothing", () =>
+    Effect.gen(function*() {
+      yield* failNext(new TwilioUnreachable({ operation: "send", reason: "request timed out", mayHaveSent: true }))
+      expect((yield* Effect.flip(keyed("maybe-sent")))._tag).toBe("TwilioUnreachable")
+      const error = yield* Effect.flip(keyed("maybe-sent"))
+      expect(error).toMatchObject({ _tag: "SendInProgress", idempotencyKey: "maybe-sent" })
+      expect(yield* callError("send_sms", { to: alice, message: "hello", idempotencyKey: "maybe-sent" })).toContain("maybe-sent")
+      expect(yield* sentByTwilio).toEqual([])
+    }).pipe(Effect.provide(TestLayer())))
+
+  it.effect("a send refused by the guard does not hold the key", () =>
+    Effect.gen(function*() {
+      yield* inbound(alice, "STOP")
+      expect((yield* Effect.flip(keyed("opted")))._tag).toBe("OptedOut")
+      yield* inbound(alice, "START")
+      expect(yield* keyed("opted")).not.toHaveProperty("replayed")
+      expect(yield* sentByTwilio).toHaveLength(1)
+    }).pipe(Effect.provide(TestLayer())))
+})
