@@ -10,7 +10,7 @@ import { type McpProcess, startMcp } from "../support/McpProcess.js"
 import { poll } from "../support/Output.js"
 import { freePort } from "../support/ports.js"
 import { exitWithin, spawnServer, tempDir } from "../support/ServerProcess.js"
-import { type Stack, startStack } from "../support/Stack.js"
+import { type Stack, startStackWithServer } from "../support/Stack.js"
 
 const SID = /^SM[0-9a-f]{32}$/
 const SMS_PATH = "/webhooks/twilio/sms"
@@ -19,9 +19,7 @@ let stack: Stack
 let server: McpProcess
 
 beforeAll(async () => {
-  stack = await startStack()
-  server = await startMcp(stack.env, stack.dir)
-  await server.stderr.waitForLine(/webhooks listening/)
+  ;({ stack, server } = await startStackWithServer())
 })
 afterAll(() => stack?.close())
 

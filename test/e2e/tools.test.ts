@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { OUR_NUMBER } from "../support/Emulator.js"
-import { type McpProcess, startMcp } from "../support/McpProcess.js"
+import type { McpProcess } from "../support/McpProcess.js"
 import { poll } from "../support/Output.js"
-import { type Stack, startStack } from "../support/Stack.js"
+import { type Stack, startStackWithServer } from "../support/Stack.js"
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const SID = /^SM[0-9a-f]{32}$/
@@ -16,10 +16,7 @@ let stack: Stack
 let server: McpProcess
 
 beforeAll(async () => {
-  stack = await startStack()
-  server = await startMcp(stack.env, stack.dir)
-  // Webhooks from the emulator need the HTTP server, which starts after the MCP handshake.
-  await server.stderr.waitForLine(/webhooks listening/)
+  ;({ stack, server } = await startStackWithServer())
 })
 afterAll(() => stack?.close())
 

@@ -1,6 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { startEmulator, type TwilioEmulator } from "./Emulator.js"
+import { type McpProcess, startMcp } from "./McpProcess.js"
 import { freePort } from "./ports.js"
 import { type Env, serverEnv, stopAll, tempDir } from "./ServerProcess.js"
 
@@ -33,4 +34,12 @@ export const startStack = async (): Promise<Stack> => {
       fs.rmSync(dir, { recursive: true, force: true })
     }
   }
+}
+
+/** A stack with one MCP server on it, once that server's webhook server listens (it starts after the handshake). */
+export const startStackWithServer = async (): Promise<{ stack: Stack; server: McpProcess }> => {
+  const stack = await startStack()
+  const server = await startMcp(stack.env, stack.dir)
+  await server.stderr.waitForLine(/webhooks listening/)
+  return { stack, server }
 }
