@@ -36,8 +36,17 @@ const lastOf = (row: Record<string, unknown>) =>
       ...(row.last_direction === "inbound" ? { untrusted: true as const } : {})
     }
 
+/**
+ * A failed query as a StorageError that keeps SQLite's own reason ("database or disk is full"): @effect/sql's
+ * message alone is always "Failed to execute statement".
+ */
 export const storageError = (operation: string) => (cause: unknown) =>
-  new StorageError({ operation, detail: cause instanceof Error ? cause.message : String(cause) })
+  new StorageError({
+    operation,
+    detail: cause instanceof Error
+      ? cause.cause instanceof Error ? `${cause.message}: ${cause.cause.message}` : cause.message
+      : String(cause)
+  })
 
 /** Conversations and their participant keys. The only place that knows the conversations table. */
 export class ConversationStore extends Effect.Service<ConversationStore>()("twilio-mcp/ConversationStore", {
@@ -58,8 +67,9 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
       one(sql`SELECT * FROM conversations WHERE participant_key = ${key}`, "find conversation")
 
     /**
-     * Inserts the thread unless one exists for the key, then reads whichever row won: concurrent writers
-     * (another process, a webhook) always converge on one conversation per participant set.
+     * The thread for the key: read first (the common case, one statement), else inserted unless another
+     * writer got there first, then whichever row won is read: concurrent writers (another process, a
+     * webhook) always converge on one conversation per participant set.
      */
     const findOrCreate = (input: {
       readonly id: ConversationId
@@ -69,19 +79,25 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
       readonly now: string
     }) =>
       Effect.gen(function*() {
-        const inserted = yield* sql`
-          INSERT INTO conversations (id, participant_key, participants, metadata, created_at, last_activity_at)
-          VALUES (${input.id}, ${input.key}, ${JSON.stringify(input.participants)},
-                  ${input.metadata === null ? null : JSON.stringify(input.metadata)}, ${input.now}, ${input.now})
-          ON CONFLICT (participant_key) DO NOTHING
-          RETURNING id`.pipe(Effect.mapError(storageError("create conversation")))
+        const existing = yield* findByKey(input.key)
+        if (Option.isSome(existing)) return { conversation: existing.value, created: false }
+        const inserted = yield* one(
+          sql`
+            INSERT INTO conversations (id, participant_key, participants, metadata, created_at, last_activity_at)
+            VALUES (${input.id}, ${input.key}, ${JSON.stringify(input.participants)},
+                    ${input.metadata === null ? null : JSON.stringify(input.metadata)}, ${input.now}, ${input.now})
+            ON CONFLICT (participant_key) DO NOTHING
+            RETURNING *`,
+          "create conversation"
+        )
+        if (Option.isSome(inserted)) return { conversation: inserted.value, created: true }
         const conversation = yield* findByKey(input.key).pipe(
           Effect.flatMap(Option.match({
             onNone: () => Effect.fail(new StorageError({ operation: "create conversation", detail: "row vanished" })),
             onSome: Effect.succeed
           }))
         )
-        return { conversation, created: inserted.length > 0 }
+        return { conversation, created: false }
       })
 
     const touch = (id: string, at: string) =>

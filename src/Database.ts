@@ -2,8 +2,12 @@ import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppConfig } from "./Config.js"
@@ -13,6 +17,8 @@ import agentFeatures from "./migrations/0002_agent_features.js"
 import sendLog from "./migrations/0003_send_log.js"
 
 export const migrations = { "0001_init": init, "0002_agent_features": agentFeatures, "0003_send_log": sendLog }
+
+const pathAdvice = "Point DATABASE_PATH at a writable file; relative paths resolve against the project folder."
 
 /** A DATABASE_PATH that cannot be created or written fails start-up with a message that names it. */
 const ensureWritable = (filename: string) =>
@@ -27,10 +33,32 @@ const ensureWritable = (filename: string) =>
     catch: (cause) =>
       new StorageError({
         operation: "open database",
-        detail: `DATABASE_PATH ${filename} is not writable (${(cause as Error).message}). ` +
-          "Point DATABASE_PATH at a writable file; relative paths resolve against the project folder."
+        detail: `DATABASE_PATH ${filename} is not writable (${(cause as Error).message}). ${pathAdvice}`
       })
   })
+
+/**
+ * The client, whose opening throws (a defect) for a directory, a read-only mount or a file that is not a
+ * database: turned into the same named StorageError, not SQLite's bare "unable to open database file".
+ */
+const openClient = (filename: string) =>
+  SqliteClient.layer({ filename }).pipe(
+    Layer.catchAllCause((cause) => {
+      const error = Cause.squash(cause)
+      return Layer.fail(
+        new StorageError({
+          operation: "open database",
+          detail: `DATABASE_PATH ${filename} cannot be opened as a SQLite database (${error instanceof Error ? error.message : String(error)}). ${pathAdvice}`
+        })
+      )
+    })
+  )
+
+/** Resumes after the I/O already received has been handled (setImmediate): about 0.1 ms when idle. */
+const nextTurnOfEventLoop = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
 
 const migrate = Migrator.make({})({ loader: Migrator.fromRecord(migrations) })
 
@@ -50,12 +78,27 @@ export const makeSqlLayer = (filename: string) =>
       Effect.mapError((cause) => new StorageError({ operation: "migrate database", detail: String(cause) }))
     )
   ).pipe(
-    // The client's ConfigError cannot happen with a literal config.
-    Layer.provideMerge(Layer.orDie(SqliteClient.layer({ filename }))),
-    Layer.provide(Layer.effectDiscard(ensureWritable(filename)))
+    Layer.provideMerge(openClient(filename)),
+    // Opening and migrating is synchronous work: started on the next turn of the event loop, after the
+    // I/O already waiting, so an MCP client's `initialize` (in the pipe since spawn) is answered first.
+    Layer.provide(Layer.effectDiscard(Effect.zipRight(nextTurnOfEventLoop, ensureWritable(filename))))
   )
 
 export const SqlLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => makeSqlLayer(config.databasePath)))
+
+/**
+ * What went wrong, in SQLite's words: @effect/sql's own message is always "Failed to execute statement",
+ * which hides "database or disk is full" or "database is locked" from the agent and the log.
+ */
+const sqlDetail = (e: SqlError) => e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message
+
+/** SqlErrors escaping a write become StorageErrors that name SQLite's reason. */
+const asStorageError = <A, E, R>(effect: Effect.Effect<A, E | SqlError, R>) =>
+  Effect.catchIf(
+    effect,
+    (e): e is SqlError => e instanceof SqlError,
+    (e) => Effect.fail(new StorageError({ operation: "write transaction", detail: sqlDetail(e) }))
+  )
 
 /**
  * A transaction that takes SQLite's write lock with its first statement. A deferred transaction that reads
@@ -63,19 +106,87 @@ export const SqlLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => make
  * taking the lock first makes it wait for busy_timeout instead. The no-op UPDATE is the portable way to
  * take it through @effect/sql, whose BEGIN is not configurable.
  */
-export const writeTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql.withTransaction(Effect.zipRight(sql`UPDATE messages SET id = id WHERE 0`, effect)).pipe(
-      Effect.catchIf(
-        (e): e is SqlError => e instanceof SqlError,
-        (e) => Effect.fail(new StorageError({ operation: "write transaction", detail: e.message }))
-      )
-    ))
+const transaction = <A, E, R>(sql: SqlClient.SqlClient, effect: Effect.Effect<A, E, R>) =>
+  asStorageError(sql.withTransaction(Effect.zipRight(sql`UPDATE messages SET id = id WHERE 0`, effect)))
+
+/** A write waiting for the next group commit: its effect (context provided) and where its result goes. */
+interface Waiting {
+  readonly write: Effect.Effect<unknown, unknown>
+  readonly result: Deferred.Deferred<unknown, unknown>
+  cancelled: boolean
+}
+
+/** The writes waiting on one connection, and whose turn it is to commit them. */
+interface Group {
+  readonly waiting: Array<Waiting>
+  readonly turn: Effect.Semaphore
+}
+
+const groups = new WeakMap<SqlClient.SqlClient, Group>()
+
+const groupOf = (sql: SqlClient.SqlClient): Group => {
+  let group = groups.get(sql)
+  if (group === undefined) {
+    group = { waiting: [], turn: Effect.unsafeMakeSemaphore(1) }
+    groups.set(sql, group)
+  }
+  return group
+}
+
+const alone = (sql: SqlClient.SqlClient, waiting: Waiting) =>
+  Effect.flatMap(Effect.exit(transaction(sql, waiting.write)), (exit) => Deferred.done(waiting.result, exit))
+
+/**
+ * Every waiting write in one transaction, one after the other. Any failure rolls the whole group back and
+ * each write runs again alone, so a write's outcome never depends on the others in its group.
+ */
+const together = (sql: SqlClient.SqlClient, batch: ReadonlyArray<Waiting>) =>
+  Effect.gen(function*() {
+    const values: Array<unknown> = []
+    const all = transaction(sql, Effect.forEach(batch, (w) => Effect.map(w.write, (value) => values.push(value)), { discard: true }))
+    if (Exit.isFailure(yield* Effect.exit(all))) return yield* Effect.forEach(batch, (w) => alone(sql, w), { discard: true })
+    yield* Effect.forEach(batch, (w, i) => Deferred.succeed(w.result, values[i]), { discard: true })
+  })
+
+/** Takes every write waiting so far and commits it. */
+const commitWaiting = (sql: SqlClient.SqlClient, group: Group) =>
+  Effect.suspend(() => {
+    const batch = group.waiting.splice(0).filter((w) => !w.cancelled)
+    return batch.length === 0 ? Effect.void : batch.length === 1 ? alone(sql, batch[0]!) : together(sql, batch)
+  })
+
+/**
+ * `effect` in a write transaction of its own (see `transaction`), with group commit: writes that arrive
+ * while another commit runs (concurrent webhooks) wait for it, then are committed together, each as if
+ * alone. One COMMIT (and its share of WAL checkpoints) is most of a small write's cost; sharing it is
+ * what lets the webhook server keep up under load. The result is returned only once it is committed.
+ * Inside a transaction already, `effect` simply joins it.
+ */
+export const writeTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | StorageError, R | SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    if (Option.isSome(yield* Effect.serviceOption(SqlClient.TransactionConnection))) return yield* transaction(sql, effect)
+    const waiting: Waiting = {
+      write: Effect.provide(effect, yield* Effect.context<R>()),
+      result: yield* Deferred.make<unknown, unknown>(),
+      cancelled: false
+    }
+    const group = groupOf(sql)
+    group.waiting.push(waiting)
+    // Let the requests that arrived with this one reach this point too, then whoever takes the turn commits
+    // everything waiting: this write is done once this turn is over. The commit is uninterruptible: other
+    // callers' writes are in it.
+    yield* nextTurnOfEventLoop
+    yield* group.turn.withPermits(1)(Effect.uninterruptible(commitWaiting(sql, group))).pipe(
+      Effect.onInterrupt(() => Effect.sync(() => (waiting.cancelled = true)))
+    )
+    return (yield* Deferred.await(waiting.result)) as A
+  }) as Effect.Effect<A, E | StorageError, R | SqlClient.SqlClient>
 
 /** A cheap query that fails when the database is unusable: for health checks. */
 export const ping = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT COUNT(*) AS n FROM conversations WHERE 0`).pipe(
   Effect.asVoid,
-  Effect.mapError((e) => new StorageError({ operation: "health check", detail: e.message }))
+  Effect.mapError((e) => new StorageError({ operation: "health check", detail: sqlDetail(e) }))
 )
 
 /**
@@ -84,5 +195,5 @@ export const ping = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT COUN
  */
 export const dataVersion = Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ data_version: number }>`PRAGMA data_version`).pipe(
   Effect.map((rows) => rows[0]?.data_version ?? 0),
-  Effect.mapError((e) => new StorageError({ operation: "check for changes", detail: e.message }))
+  Effect.mapError((e) => new StorageError({ operation: "check for changes", detail: sqlDetail(e) }))
 )

@@ -85,10 +85,13 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
         WHERE sid = ${update.sid} AND status_rank < ${statusRank[update.status]}
         RETURNING id`.pipe(Effect.map((r) => r.length > 0))
 
-    /** Idempotent insert keyed by SID; then any callback that arrived before the row is applied. */
+    /**
+     * Idempotent insert keyed by SID; then any callback that arrived before the row is applied. The insert
+     * returns that callback too (the highest-ranked stored event, if any), saving a statement per message.
+     */
     const insert = (message: NewMessage, now: string) =>
       Effect.gen(function*() {
-        const inserted = yield* sql`
+        const inserted = yield* sql<{ pending: string | null }>`
           INSERT INTO messages (sid, conversation_id, direction, from_address, to_address, body, status,
             status_rank, error_code, num_segments, num_media, media, messaging_service_sid, extra,
             twilio_created_at, created_at, updated_at)
@@ -100,13 +103,13 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
             ${message.extra && Object.keys(message.extra).length > 0 ? JSON.stringify(message.extra) : null},
             ${message.twilioCreatedAt ?? null}, ${message.createdAt ?? now}, ${now})
           ON CONFLICT (sid) DO NOTHING
-          RETURNING id`
-        if (inserted.length === 0) return false
-        const pending = yield* sql<{ status: MessageStatus; error_code: number | null }>`
-          SELECT status, error_code FROM message_events WHERE message_sid = ${message.sid}
-          ORDER BY status_rank DESC LIMIT 1`
-        if (pending[0] !== undefined) {
-          yield* advance({ sid: message.sid, status: pending[0].status, errorCode: pending[0].error_code ?? undefined, at: now })
+          RETURNING (
+            SELECT json_array(status, error_code) FROM message_events WHERE message_sid = messages.sid
+            ORDER BY status_rank DESC LIMIT 1) AS pending`
+        if (inserted[0] === undefined) return false
+        if (inserted[0].pending !== null) {
+          const [status, errorCode] = JSON.parse(inserted[0].pending) as [MessageStatus, number | null]
+          yield* advance({ sid: message.sid, status, errorCode: errorCode ?? undefined, at: now })
         }
         return true
       }).pipe(Effect.mapError(storageError("store message")))

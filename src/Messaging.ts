@@ -143,7 +143,9 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
           const earlier = yield* sendKeys.reserve(key, now)
           if (earlier !== undefined) return { ...(earlier as SendResult), replayed: true } satisfies SendResult
         }
-        const slot = yield* guard.takeSlot(now).pipe(Effect.tapError(() => key === undefined ? Effect.void : Effect.ignore(sendKeys.release(key))))
+        const reservation = yield* guard.reserve(now, input.message).pipe(
+          Effect.tapError(() => key === undefined ? Effect.void : Effect.ignore(sendKeys.release(key)))
+        )
         const sent = yield* twilio.send({
           to: input.to,
           body: input.message,
@@ -156,7 +158,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
             Effect.all([
               // A clear refusal sent nothing: the key and the slot are given back. An ambiguous failure keeps them.
               key !== undefined && error._tag === "TwilioApiError" ? sendKeys.release(key) : Effect.void,
-              error._tag === "TwilioApiError" ? slot : Effect.void,
+              error._tag === "TwilioApiError" ? reservation.release : Effect.void,
               error._tag === "TwilioApiError" && error.code === 21610
                 ? writeTransaction(optOuts.record({ recipient: input.to, sender: us, change: "opt-out", source: "twilio 21610", at: now }))
                 : Effect.void
@@ -176,6 +178,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
 
         const stored = yield* writeTransaction(
           Effect.gen(function*() {
+            yield* reservation.settle
             const conversation: Conversation = Option.isSome(target)
               ? target.value
               : (yield* threading.open([useService ? us : from, input.to], null, now)).conversation

@@ -52,22 +52,26 @@ export class SendGuard extends Effect.Service<SendGuard>()("twilio-mcp/SendGuard
       })
 
     /**
-     * Takes a slot under the hourly cap, counted and written in one write transaction so concurrent sends
-     * (in any process) cannot pass together. Returns the slot to give back if Twilio clearly refused.
+     * Reserves the send before Twilio is called: under the hourly cap (counted and written in one write
+     * transaction, so concurrent sends in any process cannot pass together), and with room for the body,
+     * so a full database refuses the send instead of losing the sent message. `release` gives the slot
+     * back when Twilio clearly refused; `settle`, inside the transaction that stores the message, frees the
+     * body's room for it.
      */
-    const takeSlot = (now: string) =>
-      config.maxPerHour === undefined
-        ? Effect.succeed(Effect.void)
-        : writeTransaction(
-          Effect.gen(function*() {
-            yield* capReached(config.maxPerHour!)
-            const [slot] = yield* sql<{ id: number }>`INSERT INTO send_log (sent_at) VALUES (${now}) RETURNING id`.pipe(
-              Effect.mapError(storageError("record send"))
-            )
-            return sql`DELETE FROM send_log WHERE id = ${slot!.id}`.pipe(Effect.ignore)
-          })
-        )
+    const reserve = (now: string, body: string) =>
+      writeTransaction(
+        Effect.gen(function*() {
+          if (config.maxPerHour !== undefined) yield* capReached(config.maxPerHour)
+          const [slot] = yield* sql<{ id: number }>`INSERT INTO send_log (sent_at, body) VALUES (${now}, ${body}) RETURNING id`.pipe(
+            Effect.mapError(storageError("reserve the send"))
+          )
+          return {
+            release: sql`DELETE FROM send_log WHERE id = ${slot!.id}`.pipe(Effect.ignore),
+            settle: sql`UPDATE send_log SET body = NULL WHERE id = ${slot!.id}`.pipe(Effect.mapError(storageError("settle the send")))
+          }
+        })
+      )
 
-    return { check, takeSlot } as const
+    return { check, reserve } as const
   })
 }) {}

@@ -1,3 +1,4 @@
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
@@ -47,8 +48,15 @@ export class WebhookServer extends Context.Tag("twilio-mcp/WebhookServer")<Webho
           })
         )
         if (Option.isNone(started)) return { address: Option.none() }
-        // Registered after the server's own finalizer, so it runs first: stop accepting, let in-flight
-        // requests finish, and cut what remains after the drain timeout.
+        // No tracing spans for requests and their SQL: nothing here exports spans, and making them (URL,
+        // headers, one per statement) was a measurable share of a webhook's CPU time.
+        yield* started.value.serve(makeRouter(validateRequest)).pipe(
+          Effect.locally(HttpMiddleware.currentTracerDisabledWhen, () => true),
+          Effect.withTracerEnabled(false)
+        )
+        // Registered after `serve`, so it runs before serve's own finalizer, which detaches the request
+        // handler: stop accepting, let in-flight requests finish (including ones on connections accepted
+        // but not yet read, which need the handler), and cut what remains after the drain timeout.
         yield* Effect.addFinalizer(() =>
           Effect.async<void>((resume) => {
             const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS)
@@ -59,7 +67,6 @@ export class WebhookServer extends Context.Tag("twilio-mcp/WebhookServer")<Webho
             server.closeIdleConnections()
           })
         )
-        yield* started.value.serve(makeRouter(validateRequest))
         const address = started.value.address as HttpServer.TcpAddress
         yield* Effect.logInfo(`webhooks listening on http://${address.hostname}:${address.port}`)
         return { address: Option.some({ host: address.hostname, port: address.port }) }

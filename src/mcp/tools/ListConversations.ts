@@ -8,7 +8,7 @@ export const listConversations = Tool.make({
   name: "list_conversations",
   description: "Threads, most recent first, with the last message and awaitingReply (last message inbound).",
   input: Schema.Struct({
-    limit: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.between(1, 200)).annotations({ description: "Default 20" }), {
+    limit: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.between(1, 200, { message: () => "must be between 1 and 200" })).annotations({ description: "Default 20" }), {
       default: () => 20
     }),
     before: Schema.optional(ConversationId.annotations({ description: "Previous result's before" }))

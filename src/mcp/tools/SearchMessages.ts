@@ -12,7 +12,7 @@ export const searchMessages = Tool.make({
     query: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(500)).annotations({ description: "Words" }),
     from: Schema.optional(Schema.String.pipe(Schema.maxLength(128)).annotations({ description: "Sender" })),
     conversationId: Schema.optional(ConversationId),
-    limit: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.between(1, 200)).annotations({ description: "Default 20" }), {
+    limit: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.between(1, 200, { message: () => "must be between 1 and 200" })).annotations({ description: "Default 20" }), {
       default: () => 20
     })
   }),

@@ -7,7 +7,7 @@ export const syncMessages = Tool.make({
   name: "sync_messages",
   description: "Fetch from Twilio inbound messages and statuses missed while webhooks were down.",
   input: Schema.Struct({
-    lookbackHours: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.between(1, 720)).annotations({ description: "Default 24" }), {
+    lookbackHours: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.between(1, 720, { message: () => "must be between 1 and 720" })).annotations({ description: "Default 24" }), {
       default: () => 24
     })
   }),
