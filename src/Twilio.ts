@@ -139,7 +139,8 @@ const makeClient = async (config: AppConfigShape) => {
     override request<T>(opts: RequestClient.RequestOptions<T>) {
       // https://api.twilio.com/… → base/…, https://<product>.twilio.com/… → base/<product>/…
       const uri = base === undefined ? opts.uri : opts.uri.replace(
-        /^https:\/\/([a-z-]+)\.twilio\.com/,
+        // Edge and region hosts (api.sydney.us1.twilio.com) too: the product is the first label.
+        /^https:\/\/([a-z0-9-]+)(?:\.[a-z0-9-]+)*\.twilio\.com/,
         (_m, product: string) => (product === "api" ? base : `${base}/${product}`)
       )
       return super.request<T>({ ...opts, uri })
