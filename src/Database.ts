@@ -79,9 +79,10 @@ export const makeSqlLayer = (filename: string) =>
     )
   ).pipe(
     Layer.provideMerge(openClient(filename)),
-    // Opening and migrating is synchronous work: started on the next turn of the event loop, after the
-    // I/O already waiting, so an MCP client's `initialize` (in the pipe since spawn) is answered first.
-    Layer.provide(Layer.effectDiscard(Effect.zipRight(nextTurnOfEventLoop, ensureWritable(filename))))
+    // Opening and migrating is ~40 ms of synchronous work: started only after the event loop has polled
+    // for input once more, so an MCP client's `initialize` (in the pipe since spawn) is answered first.
+    // Two turns: start-up itself may run in a poll-phase callback, whose first turn ends before any poll.
+    Layer.provide(Layer.effectDiscard(Effect.zipRight(Effect.zipRight(nextTurnOfEventLoop, nextTurnOfEventLoop), ensureWritable(filename))))
   )
 
 export const SqlLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => makeSqlLayer(config.databasePath)))
@@ -116,7 +117,7 @@ interface Waiting {
   cancelled: boolean
 }
 
-/** The writes waiting on one connection, and whose turn it is to commit them. */
+/** The writes waiting on one connection for the next group commit, and a turn to commit them one group at a time. */
 interface Group {
   readonly waiting: Array<Waiting>
   readonly turn: Effect.Semaphore
@@ -148,18 +149,24 @@ const together = (sql: SqlClient.SqlClient, batch: ReadonlyArray<Waiting>) =>
     yield* Effect.forEach(batch, (w, i) => Deferred.succeed(w.result, values[i]), { discard: true })
   })
 
-/** Takes every write waiting so far and commits it. */
-const commitWaiting = (sql: SqlClient.SqlClient, group: Group) =>
-  Effect.suspend(() => {
-    const batch = group.waiting.splice(0).filter((w) => !w.cancelled)
-    return batch.length === 0 ? Effect.void : batch.length === 1 ? alone(sql, batch[0]!) : together(sql, batch)
-  })
+/**
+ * After the I/O already received has been handled, so that the requests which arrived with the first
+ * write have joined its group: takes every write waiting and commits them.
+ */
+const commitGroup = (sql: SqlClient.SqlClient, group: Group) =>
+  Effect.zipRight(
+    nextTurnOfEventLoop,
+    group.turn.withPermits(1)(Effect.suspend(() => {
+      const batch = group.waiting.splice(0).filter((w) => !w.cancelled)
+      return batch.length === 0 ? Effect.void : batch.length === 1 ? alone(sql, batch[0]!) : together(sql, batch)
+    }))
+  )
 
 /**
  * `effect` in a write transaction of its own (see `transaction`), with group commit: writes that arrive
- * while another commit runs (concurrent webhooks) wait for it, then are committed together, each as if
- * alone. One COMMIT (and its share of WAL checkpoints) is most of a small write's cost; sharing it is
- * what lets the webhook server keep up under load. The result is returned only once it is committed.
+ * together (concurrent webhooks) are committed together, each as if alone. One COMMIT (and its share of
+ * WAL checkpoints) is most of a small write's cost; sharing it is what lets the webhook server keep up
+ * under load. The first write of a group commits it; the result is returned only once it is committed.
  * Inside a transaction already, `effect` simply joins it.
  */
 export const writeTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | StorageError, R | SqlClient.SqlClient> =>
@@ -172,15 +179,12 @@ export const writeTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effec
       cancelled: false
     }
     const group = groupOf(sql)
-    group.waiting.push(waiting)
-    // Let the requests that arrived with this one reach this point too, then whoever takes the turn commits
-    // everything waiting: this write is done once this turn is over. The commit is uninterruptible: other
-    // callers' writes are in it.
-    yield* nextTurnOfEventLoop
-    yield* group.turn.withPermits(1)(Effect.uninterruptible(commitWaiting(sql, group))).pipe(
+    const first = group.waiting.push(waiting) === 1
+    // The others' writes depend on the first one's commit: it runs even if the first caller is interrupted.
+    if (first) yield* Effect.uninterruptible(commitGroup(sql, group))
+    return (yield* Deferred.await(waiting.result).pipe(
       Effect.onInterrupt(() => Effect.sync(() => (waiting.cancelled = true)))
-    )
-    return (yield* Deferred.await(waiting.result)) as A
+    )) as A
   }) as Effect.Effect<A, E | StorageError, R | SqlClient.SqlClient>
 
 /** A cheap query that fails when the database is unusable: for health checks. */

@@ -2,7 +2,7 @@
 // --quick), through the tool handlers in process and through a stdio round trip.
 import Database from "better-sqlite3"
 import { build } from "esbuild"
-import { copyFileSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { closeSync, copyFileSync, existsSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { output, stop } from "../lib/procs.mjs"
@@ -113,6 +113,20 @@ const bundleInProcess = async (dir) => {
   return outfile
 }
 
+/**
+ * Reads the store file once, so both paths run on a warm page cache: a cached store was last read minutes
+ * or runs ago, and the first path timed would otherwise also time the disk.
+ */
+const warmPageCache = (path) => {
+  const fd = openSync(path, "r")
+  const buffer = Buffer.allocUnsafe(1 << 20)
+  try {
+    while (readSync(fd, buffer, 0, buffer.length, null) > 0);
+  } finally {
+    closeSync(fd)
+  }
+}
+
 const summarize = (timings, record, path) => {
   for (const { label } of QUERIES) {
     record(`query.${path}.${label}.p50`, percentile(timings[label], 50))
@@ -127,6 +141,7 @@ export const query = async ({ quick, record }) => {
   const perQuery = quick ? 40 : 300
   const calls = callPlan(store, perQuery)
   const env = await oursEnv(store.path, 0)
+  warmPageCache(store.path)
   record("query.messages", store.messages)
   record("query.perQuery", perQuery)
 

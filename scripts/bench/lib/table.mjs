@@ -8,6 +8,7 @@ const mb = (v) => `${v.toFixed(1)} MB`
 const rps = (v) => `${Math.round(v).toLocaleString("en")} req/s`
 const bytes = (v) => `${Math.round(v).toLocaleString("en")} B`
 const times = (v) => `${v.toFixed(2)}×`
+const micros = (v) => `${Math.round(v)} µs`
 const percent = (v) => `${v.toFixed(2)} %`
 
 /** A row: `value` names the metric it shows; the rest name metrics too, or are text. */
@@ -33,6 +34,7 @@ const webhookRows = () =>
       return [
         row(figure, "req/s, median of rounds (vs peer)", { value: key("ours.rps"), fmt: rps, other: key("peer.rps"), ratio: key("ratio.peer"), target: "≥ 10× peer", pass: (r) => r(key("ratio.peer")) >= 10 }),
         row(figure, "req/s, median of rounds (vs ceiling)", { value: key("ours.rps"), fmt: rps, other: key("ceiling.rps"), ratio: key("ratio.ceiling"), target: "≥ 0.60× ceiling", pass: (r) => r(key("ratio.ceiling")) >= 0.6 }),
+        row(figure, "server CPU per request, median (vs ceiling)", { value: key("ours.cpu"), fmt: micros, other: key("ceiling.cpu") }),
         row(figure, "p99 latency (vs ceiling)", { value: key("ours.p99"), fmt: ms, other: key("ceiling.p99"), ...(c === 50 ? { target: "≤ 50 ms", pass: (r) => r(key("ours.p99")) <= 50 } : {}) }),
         row(figure, "non-2xx + connection errors, all rounds (peer)", { value: key("ours.failed"), fmt: String, other: key("peer.failed"), target: "0", pass: (r) => r(key("ours.failed")) === 0 })
       ]
