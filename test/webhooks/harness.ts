@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import inboundGeo from "../fixtures/inbound-geo.json" with { type: "json" }
 import * as Option from "effect/Option"
 import twilio from "twilio"
 import { AppConfig, type AppConfigShape } from "../../src/Config.js"
@@ -51,25 +52,14 @@ const signable = (params: Params): Record<string, string | Array<string>> => {
 
 /** What Twilio would post for an inbound SMS (a realistic superset: deprecated SIDs, geo fields…). */
 export const inboundParams = (messageSid: string, overrides: Record<string, string> = {}): Record<string, string> => ({
-  ToCountry: "US",
-  ToState: "CA",
+  ...inboundGeo,
   SmsMessageSid: messageSid,
-  NumMedia: "0",
-  ToCity: "",
-  FromZip: "94105",
   SmsSid: messageSid,
-  FromState: "CA",
-  SmsStatus: "received",
-  FromCity: "SAN FRANCISCO",
   Body: "Hello from Alice",
-  FromCountry: "US",
   To: TEST_PHONE,
-  ToZip: "",
-  NumSegments: "1",
   MessageSid: messageSid,
   AccountSid: TEST_ACCOUNT_SID,
   From: ALICE,
-  ApiVersion: "2010-04-01",
   ...overrides
 })
 
