@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { type Conversation, ConversationId, Metadata } from "./domain/Conversation.js"
+import { storageError } from "./Database.js"
 import { StorageError } from "./domain/Errors.js"
 
 const ConversationRow = Schema.Struct({
@@ -35,18 +36,6 @@ const lastOf = (row: Record<string, unknown>) =>
       timestamp: String(row.last_at),
       ...(row.last_direction === "inbound" ? { untrusted: true as const } : {})
     }
-
-/**
- * A failed query as a StorageError that keeps SQLite's own reason ("database or disk is full"): @effect/sql's
- * message alone is always "Failed to execute statement".
- */
-export const storageError = (operation: string) => (cause: unknown) =>
-  new StorageError({
-    operation,
-    detail: cause instanceof Error
-      ? cause.cause instanceof Error ? `${cause.message}: ${cause.cause.message}` : cause.message
-      : String(cause)
-  })
 
 /** Conversations and their participant keys. The only place that knows the conversations table. */
 export class ConversationStore extends Effect.Service<ConversationStore>()("twilio-mcp/ConversationStore", {

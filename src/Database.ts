@@ -88,17 +88,23 @@ export const makeSqlLayer = (filename: string) =>
 export const SqlLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => makeSqlLayer(config.databasePath)))
 
 /**
- * What went wrong, in SQLite's words: @effect/sql's own message is always "Failed to execute statement",
- * which hides "database or disk is full" or "database is locked" from the agent and the log.
+ * A failed query as a StorageError that keeps SQLite's own reason ("database or disk is full", "database is
+ * locked"): @effect/sql's message alone is always "Failed to execute statement". Every store uses it.
  */
-const sqlDetail = (e: SqlError) => e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message
+export const storageError = (operation: string) => (cause: unknown) =>
+  new StorageError({
+    operation,
+    detail: cause instanceof Error
+      ? cause.cause instanceof Error ? `${cause.message}: ${cause.cause.message}` : cause.message
+      : String(cause)
+  })
 
 /** SqlErrors escaping a write become StorageErrors that name SQLite's reason. */
 const asStorageError = <A, E, R>(effect: Effect.Effect<A, E | SqlError, R>) =>
   Effect.catchIf(
     effect,
     (e): e is SqlError => e instanceof SqlError,
-    (e) => Effect.fail(new StorageError({ operation: "write transaction", detail: sqlDetail(e) }))
+    (e) => Effect.fail(storageError("write transaction")(e))
   )
 
 /**
@@ -190,7 +196,7 @@ export const writeTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effec
 /** A cheap query that fails when the database is unusable: for health checks. */
 export const ping = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT COUNT(*) AS n FROM conversations WHERE 0`).pipe(
   Effect.asVoid,
-  Effect.mapError((e) => new StorageError({ operation: "health check", detail: sqlDetail(e) }))
+  Effect.mapError(storageError("health check"))
 )
 
 /**
@@ -199,5 +205,5 @@ export const ping = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT COUN
  */
 export const dataVersion = Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ data_version: number }>`PRAGMA data_version`).pipe(
   Effect.map((rows) => rows[0]?.data_version ?? 0),
-  Effect.mapError((e) => new StorageError({ operation: "check for changes", detail: sqlDetail(e) }))
+  Effect.mapError(storageError("check for changes"))
 )

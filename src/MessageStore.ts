@@ -2,7 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { storageError } from "./ConversationStore.js"
+import { storageError } from "./Database.js"
 import { Direction, Media, type Message, MessageStatus, type NewMessage, statusRank } from "./domain/Message.js"
 import { twilioErrorText } from "./domain/TwilioErrors.js"
 

@@ -1,6 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
-import { storageError } from "./ConversationStore.js"
+import { storageError } from "./Database.js"
 
 const STOP = new Set(["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"])
 const START = new Set(["START", "YES", "UNSTOP"])

@@ -1,6 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
-import { storageError } from "./ConversationStore.js"
+import { storageError } from "./Database.js"
 import { SendInProgress } from "./domain/Errors.js"
 
 /**
