@@ -3,8 +3,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { type Conversation, ConversationId, Metadata } from "./domain/Conversation.js"
-import { storageError } from "./Database.js"
-import { StorageError } from "./domain/Errors.js"
+import { attempt, storageError } from "./Database.js"
+import { Sqlite } from "./Sqlite.js"
 
 const ConversationRow = Schema.Struct({
   id: ConversationId,
@@ -15,6 +15,7 @@ const ConversationRow = Schema.Struct({
 })
 
 const decodeRows = Schema.decodeUnknown(Schema.Array(ConversationRow))
+const decodeRow = Schema.decodeUnknownSync(ConversationRow)
 
 const toConversation = (row: typeof ConversationRow.Type): Conversation => ({
   id: row.id,
@@ -41,6 +42,7 @@ const lastOf = (row: Record<string, unknown>) =>
 export class ConversationStore extends Effect.Service<ConversationStore>()("twilio-mcp/ConversationStore", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const { db } = yield* Sqlite
 
     const one = (query: Effect.Effect<ReadonlyArray<unknown>, unknown>, operation: string) =>
       query.pipe(
@@ -52,48 +54,57 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
     const findById = (id: string) =>
       one(sql`SELECT * FROM conversations WHERE id = ${id}`, "find conversation")
 
-    const findByKey = (key: string) =>
-      one(sql`SELECT * FROM conversations WHERE participant_key = ${key}`, "find conversation")
+    const byKey = db.prepare("SELECT * FROM conversations WHERE participant_key = ?")
+    const insert = db.prepare(`
+      INSERT INTO conversations (id, participant_key, participants, metadata, created_at, last_activity_at)
+      VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (participant_key) DO NOTHING
+      RETURNING *`)
+    const touchActivity = db.prepare("UPDATE conversations SET last_activity_at = ? WHERE id = ? AND last_activity_at < ?")
+    const conversationOf = (row: unknown): Conversation | undefined => row === undefined ? undefined : toConversation(decodeRow(row))
 
     /**
-     * The thread for the key: read first (the common case, one statement), else inserted unless another
-     * writer got there first, then whichever row won is read: concurrent writers (another process, a
-     * webhook) always converge on one conversation per participant set.
+     * The statements of the write path, synchronous on the connection: for use inside a transaction
+     * (`writeTransaction` or `Sqlite.submit`). They throw SQLite's errors.
      */
-    const findOrCreate = (input: {
-      readonly id: ConversationId
-      readonly key: string
-      readonly participants: ReadonlyArray<string>
-      readonly metadata: Metadata | null
-      readonly now: string
-    }) =>
-      Effect.gen(function*() {
-        const existing = yield* findByKey(input.key)
-        if (Option.isSome(existing)) return { conversation: existing.value, created: false }
-        const inserted = yield* one(
-          sql`
-            INSERT INTO conversations (id, participant_key, participants, metadata, created_at, last_activity_at)
-            VALUES (${input.id}, ${input.key}, ${JSON.stringify(input.participants)},
-                    ${input.metadata === null ? null : JSON.stringify(input.metadata)}, ${input.now}, ${input.now})
-            ON CONFLICT (participant_key) DO NOTHING
-            RETURNING *`,
-          "create conversation"
-        )
-        if (Option.isSome(inserted)) return { conversation: inserted.value, created: true }
-        const conversation = yield* findByKey(input.key).pipe(
-          Effect.flatMap(Option.match({
-            onNone: () => Effect.fail(new StorageError({ operation: "create conversation", detail: "row vanished" })),
-            onSome: Effect.succeed
-          }))
-        )
-        return { conversation, created: false }
-      })
+    const sync = {
+      findByKey: (key: string) => conversationOf(byKey.get(key)),
+      /**
+       * The thread for the key: read first (the common case, one statement), else inserted unless another
+       * writer got there first, then whichever row won is read: concurrent writers (another process, a
+       * webhook) always converge on one conversation per participant set.
+       */
+      findOrCreate: (input: {
+        readonly id: ConversationId
+        readonly key: string
+        readonly participants: ReadonlyArray<string>
+        readonly metadata: Metadata | null
+        readonly now: string
+      }): { readonly conversation: Conversation; readonly created: boolean } => {
+        const existing = sync.findByKey(input.key)
+        if (existing !== undefined) return { conversation: existing, created: false }
+        const inserted = conversationOf(insert.get(
+          input.id,
+          input.key,
+          JSON.stringify(input.participants),
+          input.metadata === null ? null : JSON.stringify(input.metadata),
+          input.now,
+          input.now
+        ))
+        if (inserted !== undefined) return { conversation: inserted, created: true }
+        const winner = sync.findByKey(input.key)
+        if (winner === undefined) throw new Error(`conversation ${input.key} vanished after a conflicting insert`)
+        return { conversation: winner, created: false }
+      },
+      touch: (id: string, at: string) => void touchActivity.run(at, id, at)
+    }
 
-    const touch = (id: string, at: string) =>
-      sql`UPDATE conversations SET last_activity_at = ${at} WHERE id = ${id} AND last_activity_at < ${at}`.pipe(
-        Effect.asVoid,
-        Effect.mapError(storageError("update conversation"))
-      )
+    const findByKey = (key: string) => attempt("find conversation", () => Option.fromNullable(sync.findByKey(key)))
+
+    const findOrCreate = (input: Parameters<typeof sync.findOrCreate>[0]) =>
+      attempt("create conversation", () => sync.findOrCreate(input))
+
+    const touch = (id: string, at: string) => attempt("update conversation", () => sync.touch(id, at))
 
     /**
      * Most recently active threads first, each with its newest message. `before` is the last conversation
@@ -126,6 +137,6 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
         Effect.mapError(storageError("update conversation metadata"))
       )
 
-    return { findById, findByKey, findOrCreate, touch, recent, mergeMetadata } as const
+    return { sync, findById, findByKey, findOrCreate, touch, recent, mergeMetadata } as const
   })
 }) {}

@@ -1,13 +1,9 @@
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Cause from "effect/Cause"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppConfig } from "./Config.js"
@@ -15,6 +11,7 @@ import { StorageError } from "./domain/Errors.js"
 import init from "./migrations/0001_init.js"
 import agentFeatures from "./migrations/0002_agent_features.js"
 import sendLog from "./migrations/0003_send_log.js"
+import * as Sqlite from "./Sqlite.js"
 
 export const migrations = { "0001_init": init, "0002_agent_features": agentFeatures, "0003_send_log": sendLog }
 
@@ -42,7 +39,7 @@ const ensureWritable = (filename: string) =>
  * database: turned into the same named StorageError, not SQLite's bare "unable to open database file".
  */
 const openClient = (filename: string) =>
-  SqliteClient.layer({ filename }).pipe(
+  Sqlite.layer(filename).pipe(
     Layer.catchAllCause((cause) => {
       const error = Cause.squash(cause)
       return Layer.fail(
@@ -99,99 +96,21 @@ export const storageError = (operation: string) => (cause: unknown) =>
       : String(cause)
   })
 
-/** SqlErrors escaping a write become StorageErrors that name SQLite's reason. */
-const asStorageError = <A, E, R>(effect: Effect.Effect<A, E | SqlError, R>) =>
-  Effect.catchIf(
-    effect,
-    (e): e is SqlError => e instanceof SqlError,
-    (e) => Effect.fail(storageError("write transaction")(e))
-  )
+/** A synchronous store operation as an effect: SQLite's failures become StorageErrors naming `operation`. */
+export const attempt = <A>(operation: string, run: () => A): Effect.Effect<A, StorageError> =>
+  Effect.try({ try: run, catch: storageError(operation) })
 
 /**
- * A transaction that takes SQLite's write lock with its first statement. A deferred transaction that reads
- * first and writes later can fail at once with SQLITE_BUSY_SNAPSHOT when another process wrote in between;
- * taking the lock first makes it wait for busy_timeout instead. The no-op UPDATE is the portable way to
- * take it through @effect/sql, whose BEGIN is not configurable.
- */
-const transaction = <A, E, R>(sql: SqlClient.SqlClient, effect: Effect.Effect<A, E, R>) =>
-  asStorageError(sql.withTransaction(Effect.zipRight(sql`UPDATE messages SET id = id WHERE 0`, effect)))
-
-/** A write waiting for the next group commit: its effect (context provided) and where its result goes. */
-interface Waiting {
-  readonly write: Effect.Effect<unknown, unknown>
-  readonly result: Deferred.Deferred<unknown, unknown>
-  cancelled: boolean
-}
-
-/** The writes waiting on one connection for the next group commit, and a turn to commit them one group at a time. */
-interface Group {
-  readonly waiting: Array<Waiting>
-  readonly turn: Effect.Semaphore
-}
-
-const groups = new WeakMap<SqlClient.SqlClient, Group>()
-
-const groupOf = (sql: SqlClient.SqlClient): Group => {
-  let group = groups.get(sql)
-  if (group === undefined) {
-    group = { waiting: [], turn: Effect.unsafeMakeSemaphore(1) }
-    groups.set(sql, group)
-  }
-  return group
-}
-
-const alone = (sql: SqlClient.SqlClient, waiting: Waiting) =>
-  Effect.flatMap(Effect.exit(transaction(sql, waiting.write)), (exit) => Deferred.done(waiting.result, exit))
-
-/**
- * Every waiting write in one transaction, one after the other. Any failure rolls the whole group back and
- * each write runs again alone, so a write's outcome never depends on the others in its group.
- */
-const together = (sql: SqlClient.SqlClient, batch: ReadonlyArray<Waiting>) =>
-  Effect.gen(function*() {
-    const values: Array<unknown> = []
-    const all = transaction(sql, Effect.forEach(batch, (w) => Effect.map(w.write, (value) => values.push(value)), { discard: true }))
-    if (Exit.isFailure(yield* Effect.exit(all))) return yield* Effect.forEach(batch, (w) => alone(sql, w), { discard: true })
-    yield* Effect.forEach(batch, (w, i) => Deferred.succeed(w.result, values[i]), { discard: true })
-  })
-
-/**
- * After the I/O already received has been handled, so that the requests which arrived with the first
- * write have joined its group: takes every write waiting and commits them.
- */
-const commitGroup = (sql: SqlClient.SqlClient, group: Group) =>
-  Effect.zipRight(
-    nextTurnOfEventLoop,
-    group.turn.withPermits(1)(Effect.suspend(() => {
-      const batch = group.waiting.splice(0).filter((w) => !w.cancelled)
-      return batch.length === 0 ? Effect.void : batch.length === 1 ? alone(sql, batch[0]!) : together(sql, batch)
-    }))
-  )
-
-/**
- * `effect` in a write transaction of its own (see `transaction`), with group commit: writes that arrive
- * together (concurrent webhooks) are committed together, each as if alone. One COMMIT (and its share of
- * WAL checkpoints) is most of a small write's cost; sharing it is what lets the webhook server keep up
- * under load. The first write of a group commits it; the result is returned only once it is committed.
- * Inside a transaction already, `effect` simply joins it.
+ * `effect` in one transaction, which takes SQLite's write lock with its BEGIN (see Sqlite.ts); inside a
+ * transaction already, in a savepoint of it. SqlErrors escaping it become StorageErrors naming SQLite's reason.
  */
 export const writeTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | StorageError, R | SqlClient.SqlClient> =>
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    if (Option.isSome(yield* Effect.serviceOption(SqlClient.TransactionConnection))) return yield* transaction(sql, effect)
-    const waiting: Waiting = {
-      write: Effect.provide(effect, yield* Effect.context<R>()),
-      result: yield* Deferred.make<unknown, unknown>(),
-      cancelled: false
-    }
-    const group = groupOf(sql)
-    const first = group.waiting.push(waiting) === 1
-    // The others' writes depend on the first one's commit: it runs even if the first caller is interrupted.
-    if (first) yield* Effect.uninterruptible(commitGroup(sql, group))
-    return (yield* Deferred.await(waiting.result).pipe(
-      Effect.onInterrupt(() => Effect.sync(() => (waiting.cancelled = true)))
-    )) as A
-  }) as Effect.Effect<A, E | StorageError, R | SqlClient.SqlClient>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.catchIf(
+      sql.withTransaction(effect),
+      (e): e is SqlError => e instanceof SqlError,
+      (e) => Effect.fail(storageError("write transaction")(e))
+    ))
 
 /** A cheap query that fails when the database is unusable: for health checks. */
 export const ping = Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT COUNT(*) AS n FROM conversations WHERE 0`).pipe(

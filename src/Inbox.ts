@@ -3,7 +3,8 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Ref from "effect/Ref"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import { dataVersion } from "./Database.js"
 import type { StorageError } from "./domain/Errors.js"
 import type { Message } from "./domain/Message.js"
@@ -29,10 +30,14 @@ export class Inbox extends Effect.Service<Inbox>()("twilio-mcp/Inbox", {
     const messages = yield* MessageStore
     const currentVersion = Effect.provideService(dataVersion, SqlClient.SqlClient, yield* SqlClient.SqlClient)
     // Completed (and replaced) by every inbound message this process stores.
-    const arrival = yield* Ref.make(yield* Deferred.make<void>())
+    let arrival = Deferred.unsafeMake<void>(FiberId.none)
 
-    const notify = Effect.flatMap(Deferred.make<void>(), (next) =>
-      Effect.flatMap(Ref.getAndSet(arrival, next), (arrived) => Deferred.succeed(arrived, undefined)))
+    /** Wakes this process's waiters: called, without a fiber, once an inbound message is committed. */
+    const notify = () => {
+      const arrived = arrival
+      arrival = Deferred.unsafeMake<void>(FiberId.none)
+      Deferred.unsafeDone(arrived, Exit.void)
+    }
 
     /**
      * Inbound messages matching `filter`, as soon as there is one, or `[]` after `timeout`.
@@ -63,9 +68,11 @@ export class Inbox extends Effect.Service<Inbox>()("twilio-mcp/Inbox", {
 
         // The signal is taken before the query: an arrival after the query has completed it.
         const look = (): Effect.Effect<ReadonlyArray<Message>, StorageError> =>
-          Effect.flatMap(Ref.get(arrival), (arrived) =>
-            Effect.flatMap(messages.inboundAfter(filter), (found) =>
-              found.length > 0 ? Effect.succeed(found) : Effect.zipRight(changed(arrived), Effect.suspend(look))))
+          Effect.suspend(() => {
+            const arrived = arrival
+            return Effect.flatMap(messages.inboundAfter(filter), (found) =>
+              found.length > 0 ? Effect.succeed(found) : Effect.zipRight(changed(arrived), Effect.suspend(look)))
+          })
         return yield* look().pipe(
           Effect.timeoutTo({ duration: timeout, onTimeout: (): ReadonlyArray<Message> => [], onSuccess: (m) => m })
         )

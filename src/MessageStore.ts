@@ -2,9 +2,10 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { storageError } from "./Database.js"
+import { attempt, storageError } from "./Database.js"
 import { Direction, Media, type Message, MessageStatus, type NewMessage, statusRank } from "./domain/Message.js"
 import { twilioErrorText } from "./domain/TwilioErrors.js"
+import { Sqlite } from "./Sqlite.js"
 
 const MessageRow = Schema.Struct({
   id: Schema.Number,
@@ -73,60 +74,78 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
     const rows = (query: Effect.Effect<ReadonlyArray<unknown>, unknown>, operation: string) =>
       query.pipe(Effect.flatMap(decodeRows), Effect.mapError(storageError(operation)))
 
+    const { db } = yield* Sqlite
     /**
-     * Moves a message to `status` if that ranks higher than what it has. An error code is kept once set:
-     * `undelivered` keeps its code even if a later event has none.
+     * Idempotent insert keyed by SID. It returns the highest-ranked status callback stored before the row
+     * existed, if any (saving a statement per message), to be applied at once.
      */
-    const advance = (update: StatusUpdate) =>
-      sql`
-        UPDATE messages
-        SET status = ${update.status}, status_rank = ${statusRank[update.status]},
-            error_code = COALESCE(${update.errorCode ?? null}, error_code), updated_at = ${update.at}
-        WHERE sid = ${update.sid} AND status_rank < ${statusRank[update.status]}
-        RETURNING id`.pipe(Effect.map((r) => r.length > 0))
+    const insertMessage = db.prepare(`
+      INSERT INTO messages (sid, conversation_id, direction, from_address, to_address, body, status,
+        status_rank, error_code, num_segments, num_media, media, messaging_service_sid, extra,
+        twilio_created_at, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (sid) DO NOTHING
+      RETURNING (
+        SELECT json_array(status, error_code) FROM message_events WHERE message_sid = messages.sid
+        ORDER BY status_rank DESC LIMIT 1) AS pending`)
+    /** Forward only; an error code is kept once set: `undelivered` keeps its code if a later event has none. */
+    const advanceStatus = db.prepare(`
+      UPDATE messages SET status = ?, status_rank = ?, error_code = COALESCE(?, error_code), updated_at = ?
+      WHERE sid = ? AND status_rank < ?`)
+    /** One event per SID and status: Twilio's retries and duplicates collapse. */
+    const insertEvent = db.prepare(`
+      INSERT INTO message_events (message_sid, status, status_rank, error_code, received_at)
+      VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (message_sid, status) DO NOTHING`)
+    const messageExists = db.prepare("SELECT 1 FROM messages WHERE sid = ?").pluck()
+
+    const advance = (update: StatusUpdate) => {
+      const rank = statusRank[update.status]
+      return advanceStatus.run(update.status, rank, update.errorCode ?? null, update.at, update.sid, rank).changes > 0
+    }
 
     /**
-     * Idempotent insert keyed by SID; then any callback that arrived before the row is applied. The insert
-     * returns that callback too (the highest-ranked stored event, if any), saving a statement per message.
+     * The statements of the write path, synchronous on the connection: for use inside a transaction
+     * (`writeTransaction` or `Sqlite.submit`). They throw SQLite's errors.
      */
-    const insert = (message: NewMessage, now: string) =>
-      Effect.gen(function*() {
-        const inserted = yield* sql<{ pending: string | null }>`
-          INSERT INTO messages (sid, conversation_id, direction, from_address, to_address, body, status,
-            status_rank, error_code, num_segments, num_media, media, messaging_service_sid, extra,
-            twilio_created_at, created_at, updated_at)
-          VALUES (${message.sid}, ${message.conversationId}, ${message.direction}, ${message.from},
-            ${message.to}, ${message.body}, ${message.status}, ${statusRank[message.status]},
-            ${message.errorCode ?? null}, ${message.numSegments ?? null}, ${message.media?.length ?? 0},
-            ${message.media && message.media.length > 0 ? JSON.stringify(message.media) : null},
-            ${message.messagingServiceSid ?? null},
-            ${message.extra && Object.keys(message.extra).length > 0 ? JSON.stringify(message.extra) : null},
-            ${message.twilioCreatedAt ?? null}, ${message.createdAt ?? now}, ${now})
-          ON CONFLICT (sid) DO NOTHING
-          RETURNING (
-            SELECT json_array(status, error_code) FROM message_events WHERE message_sid = messages.sid
-            ORDER BY status_rank DESC LIMIT 1) AS pending`
-        if (inserted[0] === undefined) return false
-        if (inserted[0].pending !== null) {
-          const [status, errorCode] = JSON.parse(inserted[0].pending) as [MessageStatus, number | null]
-          yield* advance({ sid: message.sid, status, errorCode: errorCode ?? undefined, at: now })
+    const sync = {
+      /** Stores the message unless its SID is known (false then), and applies a callback that came first. */
+      insert: (message: NewMessage, now: string): boolean => {
+        const inserted = insertMessage.get(
+          message.sid,
+          message.conversationId,
+          message.direction,
+          message.from,
+          message.to,
+          message.body,
+          message.status,
+          statusRank[message.status],
+          message.errorCode ?? null,
+          message.numSegments ?? null,
+          message.media?.length ?? 0,
+          message.media && message.media.length > 0 ? JSON.stringify(message.media) : null,
+          message.messagingServiceSid ?? null,
+          message.extra && Object.keys(message.extra).length > 0 ? JSON.stringify(message.extra) : null,
+          message.twilioCreatedAt ?? null,
+          message.createdAt ?? now,
+          now
+        ) as { pending: string | null } | undefined
+        if (inserted === undefined) return false
+        if (inserted.pending !== null) {
+          const [status, errorCode] = JSON.parse(inserted.pending) as [MessageStatus, number | null]
+          advance({ sid: message.sid, status, errorCode: errorCode ?? undefined, at: now })
         }
         return true
-      }).pipe(Effect.mapError(storageError("store message")))
+      },
+      /** Records the event (once per SID and status) and moves the message forward only. */
+      applyStatus: (update: StatusUpdate): StatusOutcome => {
+        const event = insertEvent.run(update.sid, update.status, statusRank[update.status], update.errorCode ?? null, update.at)
+        const advanced = advance(update)
+        return { duplicate: event.changes === 0, advanced, known: advanced || messageExists.get(update.sid) !== undefined }
+      }
+    }
 
-    /** Records the event (once per SID and status) and moves the message forward only. */
-    const applyStatus = (update: StatusUpdate) =>
-      Effect.gen(function*() {
-        const event = yield* sql`
-          INSERT INTO message_events (message_sid, status, status_rank, error_code, received_at)
-          VALUES (${update.sid}, ${update.status}, ${statusRank[update.status]}, ${update.errorCode ?? null}, ${update.at})
-          ON CONFLICT (message_sid, status) DO NOTHING
-          RETURNING message_sid`
-        const advanced = yield* advance(update)
-        const known = advanced ||
-          (yield* sql`SELECT 1 FROM messages WHERE sid = ${update.sid}`).length > 0
-        return { duplicate: event.length === 0, advanced, known } satisfies StatusOutcome
-      }).pipe(Effect.mapError(storageError("apply status")))
+    const insert = (message: NewMessage, now: string) => attempt("store message", () => sync.insert(message, now))
 
     const findBySid = (sid: string) =>
       rows(sql`SELECT ${columns} FROM messages WHERE sid = ${sid}`, "find message").pipe(
@@ -261,10 +280,10 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       )
 
     return {
+      sync,
       newestInboundAt,
       pendingOutbound,
       insert,
-      applyStatus,
       findBySid,
       findRow,
       listInbound,

@@ -9,12 +9,13 @@ import type { Conversation, ConversationId, Metadata } from "./domain/Conversati
 import { ConversationNotFound, MessageNotFound, MmsDisabled, RecipientNotInConversation } from "./domain/Errors.js"
 import type { Media, Message } from "./domain/Message.js"
 import { nowIso } from "./domain/Time.js"
-import { type InboundFilter, MessageStore, type StatusUpdate } from "./MessageStore.js"
+import { type InboundFilter, MessageStore, type StatusOutcome, type StatusUpdate } from "./MessageStore.js"
 import { Inbox } from "./Inbox.js"
 import { classifyOptOut, OptOuts } from "./OptOuts.js"
 import { previewSegments, type SegmentPreview } from "./Segments.js"
 import { SendGuard } from "./SendGuard.js"
 import { SendKeys } from "./SendKeys.js"
+import { type Done, Sqlite } from "./Sqlite.js"
 import { Threading } from "./Threading.js"
 import { Twilio } from "./Twilio.js"
 
@@ -61,6 +62,11 @@ export interface InboundMessage {
   readonly extra: Record<string, string>
 }
 
+export interface InboundOutcome {
+  readonly duplicate: boolean
+  readonly conversationId: string | null
+}
+
 export interface ThreadQuery {
   readonly conversationId: ConversationId
   readonly includeContext: boolean
@@ -85,6 +91,8 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
     const optOuts = yield* OptOuts
     const sendKeys = yield* SendKeys
     const inbox = yield* Inbox
+    const sqlite = yield* Sqlite
+    const clock = yield* Effect.clock
     const defaultSender: string = config.phoneNumber ?? config.messagingServiceSid!
 
     const requireConversation = (id: string) =>
@@ -211,46 +219,61 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
         }))
       })
 
+    const timestamp = () => new Date(clock.unsafeCurrentTimeMillis()).toISOString()
+
     /**
-     * An inbound message, stored once however often Twilio delivers it, with its opt-out keyword applied
-     * in the same transaction; then any waiter in this process is woken.
+     * An inbound message, stored once however often Twilio delivers it, with its opt-out keyword applied:
+     * synchronous statements, run in a batch transaction by `Sqlite.submit`.
      */
+    const storeInbound = (inbound: InboundMessage): InboundOutcome => {
+      const now = timestamp()
+      const change = classifyOptOut(inbound.body, inbound.extra.OptOutType)
+      const us = inbound.messagingServiceSid !== undefined && inbound.messagingServiceSid === config.messagingServiceSid
+        ? inbound.messagingServiceSid as Address
+        : inbound.to
+      const conversation = threading.sync.forMessage([inbound.from, us], now)
+      const inserted = messages.sync.insert({
+        sid: inbound.sid,
+        direction: "inbound",
+        from: inbound.from,
+        to: inbound.to,
+        body: inbound.body,
+        status: "received",
+        conversationId: conversation?.id ?? null,
+        numSegments: inbound.numSegments,
+        media: inbound.media,
+        messagingServiceSid: inbound.messagingServiceSid,
+        createdAt: inbound.receivedAt,
+        extra: inbound.extra
+      }, now)
+      if (conversation !== null) threading.sync.touch(conversation.id, now)
+      if (inserted && change !== undefined) {
+        optOuts.sync.record({ recipient: inbound.from, sender: us, change, source: "inbound keyword", at: now })
+      }
+      return { duplicate: !inserted, conversationId: conversation?.id ?? null }
+    }
+
+    /** Then any waiter in this process is woken. */
     const recordInbound = (inbound: InboundMessage) =>
-      Effect.gen(function*() {
-        const now = yield* nowIso
-        const change = classifyOptOut(inbound.body, inbound.extra.OptOutType)
-        const us = inbound.messagingServiceSid !== undefined && inbound.messagingServiceSid === config.messagingServiceSid
-          ? inbound.messagingServiceSid as Address
-          : inbound.to
-        const result = yield* writeTransaction(
-          Effect.gen(function*() {
-            const conversation = yield* threading.forMessage([inbound.from, us], now)
-            const inserted = yield* messages.insert({
-              sid: inbound.sid,
-              direction: "inbound",
-              from: inbound.from,
-              to: inbound.to,
-              body: inbound.body,
-              status: "received",
-              conversationId: conversation?.id ?? null,
-              numSegments: inbound.numSegments,
-              media: inbound.media,
-              messagingServiceSid: inbound.messagingServiceSid,
-              createdAt: inbound.receivedAt,
-              extra: inbound.extra
-            }, now)
-            if (conversation !== null) yield* threading.touch(conversation.id, now)
-            if (inserted && change !== undefined) {
-              yield* optOuts.record({ recipient: inbound.from, sender: us, change, source: "inbound keyword", at: now })
-            }
-            return { duplicate: !inserted, conversationId: conversation?.id ?? null }
-          })
-        )
-        if (!result.duplicate) yield* inbox.notify
-        return result
+      Effect.tap(sqlite.write("store inbound message", () => storeInbound(inbound)), (outcome) => {
+        if (!outcome.duplicate) inbox.notify()
       })
 
-    const applyStatus = (update: StatusUpdate) => writeTransaction(messages.applyStatus(update))
+    const applyStatus = (update: StatusUpdate) => sqlite.write("apply status", () => messages.sync.applyStatus(update))
+
+    /**
+     * The webhooks' way in: the same writes without a fiber per request (the webhook server's hot path).
+     * `done` is called once the write is committed, or with SQLite's error when it is not.
+     */
+    const webhooks = {
+      inbound: (inbound: InboundMessage, done: Done<InboundOutcome>) =>
+        sqlite.submit(() => storeInbound(inbound), (error, outcome) => {
+          if (error === undefined && !outcome!.duplicate) inbox.notify()
+          done(error, outcome)
+        }),
+      status: (update: Omit<StatusUpdate, "at">, done: Done<StatusOutcome>) =>
+        sqlite.submit(() => messages.sync.applyStatus({ ...update, at: timestamp() }), done)
+    }
 
     /**
      * Live status from Twilio, written back (forward only). If Twilio cannot answer, the stored status
@@ -411,6 +434,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
       preview,
       recordInbound,
       applyStatus,
+      webhooks,
       status,
       createConversation,
       thread,

@@ -1,6 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
-import { storageError } from "./Database.js"
+import { attempt, storageError } from "./Database.js"
+import { Sqlite } from "./Sqlite.js"
 
 const STOP = new Set(["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"])
 const START = new Set(["START", "YES", "UNSTOP"])
@@ -19,6 +20,14 @@ export const classifyOptOut = (body: string, optOutType?: string): OptOutChange 
   return STOP.has(word) ? "opt-out" : START.has(word) ? "opt-in" : undefined
 }
 
+export interface OptOutRecord {
+  readonly recipient: string
+  readonly sender: string
+  readonly change: OptOutChange
+  readonly source: string
+  readonly at: string
+}
+
 /**
  * Who has opted out of messages from which of our senders. Recorded from inbound STOP/START and from
  * Twilio's 21610; checked before every send so an opted-out recipient is never messaged.
@@ -27,15 +36,19 @@ export class OptOuts extends Effect.Service<OptOuts>()("twilio-mcp/OptOuts", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
 
-    const record = (input: { recipient: string; sender: string; change: OptOutChange; source: string; at: string }) =>
-      sql`
-        INSERT INTO opt_outs (recipient, sender, opted_out, source, updated_at)
-        VALUES (${input.recipient}, ${input.sender}, ${input.change === "opt-out" ? 1 : 0}, ${input.source}, ${input.at})
-        ON CONFLICT (recipient, sender) DO UPDATE SET
-          opted_out = excluded.opted_out, source = excluded.source, updated_at = excluded.updated_at`.pipe(
-        Effect.asVoid,
-        Effect.mapError(storageError("record opt-out"))
-      )
+    const { db } = yield* Sqlite
+    const upsert = db.prepare(`
+      INSERT INTO opt_outs (recipient, sender, opted_out, source, updated_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (recipient, sender) DO UPDATE SET
+        opted_out = excluded.opted_out, source = excluded.source, updated_at = excluded.updated_at`)
+
+    /** Synchronous on the connection (the inbound write path): inside a transaction only. */
+    const sync = {
+      record: (input: OptOutRecord) =>
+        void upsert.run(input.recipient, input.sender, input.change === "opt-out" ? 1 : 0, input.source, input.at)
+    }
+
+    const record = (input: OptOutRecord) => attempt("record opt-out", () => sync.record(input))
 
     /** When `recipient` opted out of `sender`, if they have and not opted back in. */
     const optedOutSince = (recipient: string, sender: string) =>
@@ -54,6 +67,6 @@ export class OptOuts extends Effect.Service<OptOuts>()("twilio-mcp/OptOuts", {
         Effect.mapError(storageError("check opt-outs"))
       )
 
-    return { record, optedOutSince, optedOutAmong } as const
+    return { sync, record, optedOutSince, optedOutAmong } as const
   })
 }) {}

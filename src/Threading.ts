@@ -4,7 +4,8 @@ import { AppConfig } from "./Config.js"
 import { ConversationStore } from "./ConversationStore.js"
 import { normalizeParticipants, participantKey } from "./domain/Address.js"
 import type { Conversation, ConversationId, Metadata } from "./domain/Conversation.js"
-import { AutoCreateDisabled, type StorageError } from "./domain/Errors.js"
+import { attempt } from "./Database.js"
+import { AutoCreateDisabled } from "./domain/Errors.js"
 
 /**
  * Which conversation a message belongs to. A thread is identified by its sorted participant set, so
@@ -15,16 +16,16 @@ export class Threading extends Effect.Service<Threading>()("twilio-mcp/Threading
     const config = yield* AppConfig
     const store = yield* ConversationStore
 
-    const newId = Effect.sync(() => crypto.randomUUID() as ConversationId)
-
     const find = (participants: ReadonlyArray<string>) => store.findByKey(participantKey(participants))
+
+    const openNow = (participants: ReadonlyArray<string>, metadata: Metadata | null, now: string) => {
+      const normalized = normalizeParticipants(participants)
+      return store.sync.findOrCreate({ id: crypto.randomUUID() as ConversationId, key: normalized.join("|"), participants: normalized, metadata, now })
+    }
 
     /** Finds or creates the thread for exactly these participants; says whether it already existed. */
     const open = (participants: ReadonlyArray<string>, metadata: Metadata | null, now: string) =>
-      Effect.flatMap(newId, (id) => {
-        const normalized = normalizeParticipants(participants)
-        return store.findOrCreate({ id, key: normalized.join("|"), participants: normalized, metadata, now })
-      })
+      attempt("create conversation", () => openNow(participants, metadata, now))
 
     /**
      * Checks, before anything is sent, that a message between these participants will have a thread:
@@ -36,15 +37,19 @@ export class Threading extends Effect.Service<Threading>()("twilio-mcp/Threading
           ? Effect.fail(new AutoCreateDisabled({ participants: normalizeParticipants(participants) }))
           : Effect.succeed(existing))
 
-    /**
-     * The thread for a message being stored: found, or created when auto-creation is on. With it off and no
-     * thread, the message is still stored, unthreaded (`null`): a received message is never dropped.
-     */
-    const forMessage = (participants: ReadonlyArray<string>, now: string): Effect.Effect<Conversation | null, StorageError> =>
-      config.autoCreateConversations
-        ? Effect.map(open(participants, null, now), (r) => r.conversation)
-        : Effect.map(find(participants), Option.getOrNull)
+    /** Synchronous on the connection (the inbound write path): inside a transaction only. */
+    const sync = {
+      /**
+       * The thread for a message being stored: found, or created when auto-creation is on. With it off and
+       * no thread, the message is still stored, unthreaded (`null`): a received message is never dropped.
+       */
+      forMessage: (participants: ReadonlyArray<string>, now: string): Conversation | null =>
+        config.autoCreateConversations
+          ? openNow(participants, null, now).conversation
+          : store.sync.findByKey(participantKey(participants)) ?? null,
+      touch: store.sync.touch
+    }
 
-    return { find, open, plan, forMessage, findById: store.findById, touch: store.touch, recent: store.recent, mergeMetadata: store.mergeMetadata } as const
+    return { sync, find, open, plan, findById: store.findById, touch: store.touch, recent: store.recent, mergeMetadata: store.mergeMetadata } as const
   })
 }) {}
