@@ -8,6 +8,7 @@ import { MessageStore } from "./MessageStore.js"
 import { Messaging } from "./Messaging.js"
 import { OptOuts } from "./OptOuts.js"
 import { SandboxCarrier } from "./Sandbox.js"
+import { SearchIndex } from "./SearchIndex.js"
 import { SendGuard } from "./SendGuard.js"
 import { SendKeys } from "./SendKeys.js"
 import { SetupCheck } from "./SetupCheck.js"
@@ -24,6 +25,7 @@ export const makeAppLayer = <T>(config: AppConfigShape, twilio: Layer.Layer<T | 
     Layer.provideMerge(Messaging.Default),
     Layer.provideMerge(Layer.mergeAll(Threading.Default, SendGuard.Default, Inbox.Default)),
     Layer.provideMerge(Layer.mergeAll(MessageStore.Default, ConversationStore.Default, OptOuts.Default, SendKeys.Default)),
+    Layer.provideMerge(SearchIndex.Default),
     Layer.provideMerge(Layer.merge(twilio, makeSqlLayer(config.databasePath))),
     Layer.provideMerge(AppConfig.layer(config))
   )

@@ -5,6 +5,7 @@ import * as Schema from "effect/Schema"
 import { attempt, storageError } from "./Database.js"
 import { Direction, Media, type Message, MessageStatus, type NewMessage, statusRank } from "./domain/Message.js"
 import { twilioErrorText } from "./domain/TwilioErrors.js"
+import { SearchIndex } from "./SearchIndex.js"
 import { Sqlite } from "./Sqlite.js"
 
 const MessageRow = Schema.Struct({
@@ -75,6 +76,7 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       query.pipe(Effect.flatMap(decodeRows), Effect.mapError(storageError(operation)))
 
     const { db } = yield* Sqlite
+    const searchIndex = yield* SearchIndex
     /**
      * Idempotent insert keyed by SID. It returns the highest-ranked status callback stored before the row
      * existed, if any (saving a statement per message), to be applied at once.
@@ -131,6 +133,7 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
           now
         ) as { pending: string | null } | undefined
         if (inserted === undefined) return false
+        searchIndex.soon()
         if (inserted.pending !== null) {
           const [status, errorCode] = JSON.parse(inserted.pending) as [MessageStatus, number | null]
           advance({ sid: message.sid, status, errorCode: errorCode ?? undefined, at: now })
@@ -239,8 +242,8 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       ).pipe(Effect.map((r) => r.map(toMessage)))
 
     /**
-     * Full-text search over bodies, best match first. The query is matched as words (each term quoted),
-     * so user text can never be an FTS5 syntax error.
+     * Full-text search over bodies, best match first, once every stored message is indexed. The query is
+     * matched as words (each term quoted), so user text can never be an FTS5 syntax error.
      */
     const search = (query: {
       readonly text: string
@@ -250,7 +253,7 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
     }) => {
       const terms = query.text.split(/\s+/).filter((t) => t.length > 0).map((t) => `"${t.replaceAll("\"", "\"\"")}"`)
       if (terms.length === 0) return Effect.succeed([] as Array<Message>)
-      return rows(
+      return Effect.zipRight(searchIndex.catchUp, rows(
         sql`SELECT ${sql.literal(messageColumns.split(", ").map((c) => `m.${c}`).join(", "))}
             FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
             WHERE ${
@@ -261,7 +264,7 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
           ])
         } ORDER BY rank LIMIT ${query.limit}`,
         "search messages"
-      ).pipe(Effect.map((r) => r.map(toMessage)))
+      )).pipe(Effect.map((r) => r.map(toMessage)))
     }
 
     /** When the newest inbound message was stored: where catching up with Twilio starts. */

@@ -18,8 +18,8 @@ export interface SqliteShape {
   readonly db: Database.Database
   /**
    * Runs `write` (synchronous statements on `db`) in the next batch: every write submitted before the batch
-   * starts shares one IMMEDIATE transaction, each in a savepoint of its own, so one write's failure rolls
-   * back only that write. `done` is called after the COMMIT. This is the webhook path: no fiber, no
+   * starts shares one IMMEDIATE transaction, each as if alone (see `commit`). `done` is called after the
+   * COMMIT. This is the webhook path: no fiber, no
    * promise, one COMMIT for all the requests that arrived together.
    */
   readonly submit: <A>(write: () => A, done: Done<A>) => void
@@ -104,29 +104,32 @@ interface Submitted {
  */
 const makeBatches = (db: Database.Database, turn: Effect.Semaphore) => {
   let waiting: Array<Submitted> = []
-  const outcomes: Array<{ error?: unknown; value?: unknown }> = []
 
-  const commit = (batch: ReadonlyArray<Submitted>) => {
-    outcomes.length = 0
+  /** One write in a transaction of its own: how a batch that failed is retried, write by write. */
+  const alone = ({ done, write }: Submitted) => {
+    let value: unknown
     try {
-      db.transaction(() => {
-        for (const { write } of batch) {
-          try {
-            outcomes.push({ value: db.transaction(write)() })
-          } catch (error) {
-            outcomes.push({ error })
-          }
-        }
-      }).immediate()
+      value = db.transaction(write).immediate()
     } catch (error) {
-      // BEGIN or COMMIT failed (disk full, locked for longer than busy_timeout): nothing was stored.
-      for (const { done } of batch) done(error)
-      return
+      return done(error)
     }
-    batch.forEach(({ done }, i) => {
-      const outcome = outcomes[i]!
-      done(outcome.error, outcome.value)
-    })
+    done(undefined, value)
+  }
+
+  /**
+   * All the writes in one transaction. If any of them fails (or BEGIN or COMMIT does: disk full, locked
+   * past busy_timeout) the whole batch is rolled back and each write runs again alone, so a write's outcome
+   * never depends on the others'. Cheaper than a savepoint per write, for a failure that is rare.
+   */
+  const commit = (batch: ReadonlyArray<Submitted>) => {
+    let values: Array<unknown>
+    try {
+      values = db.transaction(() => batch.map(({ write }) => write())).immediate()
+    } catch (error) {
+      if (batch.length === 1) return batch[0]!.done(error)
+      return batch.forEach(alone)
+    }
+    batch.forEach(({ done }, i) => done(undefined, values[i]))
   }
 
   const runBatch = turn.withPermits(1)(Effect.sync(() => {

@@ -61,10 +61,11 @@ const openForBulkLoad = (path) => {
   return { db, aside }
 }
 
-/** Indexes and triggers back exactly as the migrations made them, the full-text index rebuilt, WAL on. */
+/** Indexes and triggers back exactly as the migrations made them, the full-text index rebuilt (and marked so), WAL on. */
 const closeBulkLoad = ({ db, aside }) => {
   for (const { sql } of aside) db.exec(sql)
   db.exec("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")
+  db.exec("UPDATE search_indexed SET id = (SELECT COALESCE(MAX(id), 0) FROM messages)")
   db.exec("ANALYZE")
   db.pragma("journal_mode = WAL")
   db.close()

@@ -1,0 +1,62 @@
+import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
+import { attempt } from "./Database.js"
+import type { StorageError } from "./domain/Errors.js"
+import { Sqlite } from "./Sqlite.js"
+
+/** Rows per indexing write: 1–2 ms of work, short enough not to hold up the webhooks queued behind it. */
+const CHUNK = 500
+/** How long after a message is stored its body is indexed in the background (a search does not wait for it). */
+export const INDEX_DELAY_MS = 1_000
+
+/**
+ * The full-text index of message bodies, filled in bulk (see migration 0004): shortly after messages are
+ * stored, in chunks, and before every search, so a search always covers every stored message. Nothing
+ * runs while no message arrives.
+ */
+export class SearchIndex extends Effect.Service<SearchIndex>()("twilio-mcp/SearchIndex", {
+  scoped: Effect.gen(function*() {
+    const sqlite = yield* Sqlite
+    const { db } = sqlite
+    const indexedUpTo = db.prepare("SELECT id FROM search_indexed").pluck()
+    const newest = db.prepare("SELECT COALESCE(MAX(id), 0) FROM messages").pluck()
+    const chunkEnd = db.prepare("SELECT MAX(id) FROM (SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?)").pluck()
+    const index = db.prepare("INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages WHERE id > ? AND id <= ?")
+    const advance = db.prepare("UPDATE search_indexed SET id = ?")
+
+    /** Indexes the next chunk; false when there was nothing left. */
+    const indexChunk = () => {
+      const from = indexedUpTo.get() as number
+      const to = chunkEnd.get(from, CHUNK) as number | null
+      if (to === null) return false
+      index.run(from, to)
+      advance.run(to)
+      return true
+    }
+
+    /** Completes once every message stored so far is searchable. One chunk per write, each its own batch. */
+    const catchUp: Effect.Effect<void, StorageError> = Effect.flatMap(
+      attempt("check the search index", () => (newest.get() as number) > (indexedUpTo.get() as number)),
+      (behind) =>
+        behind
+          ? Effect.flatMap(sqlite.write("index messages for search", indexChunk), (more) => (more ? catchUp : Effect.void))
+          : Effect.void
+    )
+
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+    const background = catchUp.pipe(Effect.catchAll((e) => Effect.logWarning(`search index not updated: ${e.message}`)))
+    let timer: NodeJS.Timeout | undefined
+    yield* Effect.addFinalizer(() => Effect.sync(() => clearTimeout(timer)))
+
+    /** Called when a message is stored: indexes it (and whatever arrives meanwhile) a moment later. */
+    const soon = () => {
+      if (timer !== undefined) return
+      timer = setTimeout(() => {
+        timer = undefined
+        runFork(background)
+      }, INDEX_DELAY_MS).unref()
+    }
+
+    return { catchUp, soon } as const
+  })
+}) {}
