@@ -64,6 +64,9 @@ export interface StatusOutcome {
   readonly known: boolean
 }
 
+/** How many of the newest matches a search ranks. */
+export const SEARCH_WINDOW = 1000
+
 const messageColumns = "id, sid, conversation_id, direction, from_address, to_address, body, status, error_code, num_segments, media, created_at"
 
 /** Messages and their status events. The only place that knows those tables. */
@@ -242,8 +245,10 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       ).pipe(Effect.map((r) => r.map(toMessage)))
 
     /**
-     * Full-text search over bodies, best match first, once every stored message is indexed. The query is
-     * matched as words (each term quoted), so user text can never be an FTS5 syntax error.
+     * Full-text search over bodies, once every stored message is indexed: the newest SEARCH_WINDOW matches,
+     * best first. Ranking every match of a common word (100k of 1M messages) took ~140 ms; FTS5 walks its
+     * matches newest first and stops at the window. The query is matched as words (each term quoted), so
+     * user text can never be an FTS5 syntax error.
      */
     const search = (query: {
       readonly text: string
@@ -253,16 +258,21 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
     }) => {
       const terms = query.text.split(/\s+/).filter((t) => t.length > 0).map((t) => `"${t.replaceAll("\"", "\"\"")}"`)
       if (terms.length === 0) return Effect.succeed([] as Array<Message>)
+      const newest = sql`
+        SELECT messages_fts.rowid AS id, messages_fts.rank AS rank
+        FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+        WHERE ${
+        sql.and([
+          sql`messages_fts MATCH ${terms.join(" ")}`,
+          ...(query.from === undefined ? [] : [sql`m.from_address = ${query.from}`]),
+          ...(query.conversationId === undefined ? [] : [sql`m.conversation_id = ${query.conversationId}`])
+        ])
+      }
+        ORDER BY messages_fts.rowid DESC LIMIT ${SEARCH_WINDOW}`
       return Effect.zipRight(searchIndex.catchUp, rows(
         sql`SELECT ${sql.literal(messageColumns.split(", ").map((c) => `m.${c}`).join(", "))}
-            FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-            WHERE ${
-          sql.and([
-            sql`messages_fts MATCH ${terms.join(" ")}`,
-            ...(query.from === undefined ? [] : [sql`m.from_address = ${query.from}`]),
-            ...(query.conversationId === undefined ? [] : [sql`m.conversation_id = ${query.conversationId}`])
-          ])
-        } ORDER BY rank LIMIT ${query.limit}`,
+            FROM (${newest}) found JOIN messages m ON m.id = found.id
+            ORDER BY found.rank LIMIT ${query.limit}`,
         "search messages"
       )).pipe(Effect.map((r) => r.map(toMessage)))
     }
