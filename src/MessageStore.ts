@@ -65,7 +65,7 @@ export interface StatusOutcome {
 }
 
 /** How many of the newest matches a search ranks. */
-export const SEARCH_WINDOW = 1000
+export const SEARCH_WINDOW = 500
 
 const messageColumns = "id, sid, conversation_id, direction, from_address, to_address, body, status, error_code, num_segments, media, created_at"
 

@@ -1,4 +1,6 @@
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
 import { attempt } from "./Database.js"
 import type { StorageError } from "./domain/Errors.js"
@@ -7,7 +9,7 @@ import { Sqlite } from "./Sqlite.js"
 /** Rows per indexing write: 1–2 ms of work, short enough not to hold up the webhooks queued behind it. */
 const CHUNK = 500
 /** How long after a message is stored its body is indexed in the background (a search does not wait for it). */
-export const INDEX_DELAY_MS = 1_000
+export const INDEX_DELAY = Duration.seconds(1)
 
 /**
  * The full-text index of message bodies, filled in bulk (see migration 0004): shortly after messages are
@@ -44,17 +46,20 @@ export class SearchIndex extends Effect.Service<SearchIndex>()("twilio-mcp/Searc
     )
 
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
-    const background = catchUp.pipe(Effect.catchAll((e) => Effect.logWarning(`search index not updated: ${e.message}`)))
-    let timer: NodeJS.Timeout | undefined
-    yield* Effect.addFinalizer(() => Effect.sync(() => clearTimeout(timer)))
+    let scheduled: Fiber.RuntimeFiber<void> | undefined
+    /** Cleared as it starts: a message stored while it runs schedules the next run. */
+    const background = Effect.delay(
+      Effect.zipRight(
+        Effect.sync(() => (scheduled = undefined)),
+        catchUp.pipe(Effect.catchAll((e) => Effect.logWarning(`search index not updated: ${e.message}`)))
+      ),
+      INDEX_DELAY
+    )
+    yield* Effect.addFinalizer(() => Effect.suspend(() => (scheduled === undefined ? Effect.void : Fiber.interrupt(scheduled))))
 
     /** Called when a message is stored: indexes it (and whatever arrives meanwhile) a moment later. */
     const soon = () => {
-      if (timer !== undefined) return
-      timer = setTimeout(() => {
-        timer = undefined
-        runFork(background)
-      }, INDEX_DELAY_MS).unref()
+      scheduled ??= runFork(background)
     }
 
     return { catchUp, soon } as const

@@ -59,6 +59,16 @@ describe("inbound SMS webhook", () => {
       expect(listed.totalCount).toBe(1)
     }).pipe(withServer()))
 
+  it.live("concurrent webhooks (committed in shared batches): redeliveries and new senders, each stored once, one thread per sender", () =>
+    Effect.gen(function*() {
+      const senders = ["+15551230101", "+15551230102", "+15551230103", "+15551230104"]
+      const posts = Array.from({ length: 40 }, (_, i) => inboundParams(sid(100 + (i % 20)), { From: senders[i % 4]! }))
+      const replies = yield* Effect.all(posts.map((params) => postInbound(params)), { concurrency: "unbounded" })
+      replies.forEach(expectTwiml)
+      expect(yield* countRows("messages")).toBe(20)
+      expect(yield* countRows("conversations")).toBe(4)
+    }).pipe(withServer()))
+
   it.live("stores MMS media (MediaUrlN + MediaContentTypeN) and returns it as `media`", () =>
     Effect.gen(function*() {
       const media = [

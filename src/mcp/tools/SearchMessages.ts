@@ -7,7 +7,7 @@ import * as Tool from "../Tool.js"
 
 export const searchMessages = Tool.make({
   name: "search_messages",
-  description: "Full-text search of message bodies (all words): the newest 1000 matches, best first.",
+  description: "Full-text search of message bodies (all words): the newest 500 matches, best first.",
   input: Schema.Struct({
     query: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(500)).annotations({ description: "Words" }),
     from: Schema.optional(Schema.String.pipe(Schema.maxLength(128)).annotations({ description: "Sender" })),
