@@ -55,6 +55,7 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
       one(sql`SELECT * FROM conversations WHERE id = ${id}`, "find conversation")
 
     const byKey = db.prepare("SELECT * FROM conversations WHERE participant_key = ?")
+    const idByKey = db.prepare("SELECT id FROM conversations WHERE participant_key = ?").pluck()
     const insert = db.prepare(`
       INSERT INTO conversations (id, participant_key, participants, metadata, created_at, last_activity_at)
       VALUES (?, ?, ?, ?, ?, ?)
@@ -69,6 +70,8 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
      */
     const sync = {
       findByKey: (key: string) => conversationOf(byKey.get(key)),
+      /** Just the id: what storing a message needs, without decoding the row. */
+      idByKey: (key: string) => idByKey.get(key) as ConversationId | undefined,
       /**
        * The thread for the key: read first (the common case, one statement), else inserted unless another
        * writer got there first, then whichever row won is read: concurrent writers (another process, a

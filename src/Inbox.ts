@@ -29,13 +29,14 @@ export class Inbox extends Effect.Service<Inbox>()("twilio-mcp/Inbox", {
   effect: Effect.gen(function*() {
     const messages = yield* MessageStore
     const currentVersion = Effect.provideService(dataVersion, SqlClient.SqlClient, yield* SqlClient.SqlClient)
-    // Completed (and replaced) by every inbound message this process stores.
-    let arrival = Deferred.unsafeMake<void>(FiberId.none)
+    // Made by the first waiter to look, completed (and dropped) by the next inbound message this process stores.
+    let arrival: Deferred.Deferred<void> | undefined
 
     /** Wakes this process's waiters: called, without a fiber, once an inbound message is committed. */
     const notify = () => {
+      if (arrival === undefined) return
       const arrived = arrival
-      arrival = Deferred.unsafeMake<void>(FiberId.none)
+      arrival = undefined
       Deferred.unsafeDone(arrived, Exit.void)
     }
 
@@ -69,7 +70,7 @@ export class Inbox extends Effect.Service<Inbox>()("twilio-mcp/Inbox", {
         // The signal is taken before the query: an arrival after the query has completed it.
         const look = (): Effect.Effect<ReadonlyArray<Message>, StorageError> =>
           Effect.suspend(() => {
-            const arrived = arrival
+            const arrived = (arrival ??= Deferred.unsafeMake<void>(FiberId.none))
             return Effect.flatMap(messages.inboundAfter(filter), (found) =>
               found.length > 0 ? Effect.succeed(found) : Effect.zipRight(changed(arrived), Effect.suspend(look)))
           })

@@ -231,7 +231,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
       const us = inbound.messagingServiceSid !== undefined && inbound.messagingServiceSid === config.messagingServiceSid
         ? inbound.messagingServiceSid as Address
         : inbound.to
-      const conversation = threading.sync.forMessage([inbound.from, us], now)
+      const conversationId = threading.sync.forMessage([inbound.from, us], now)
       const inserted = messages.sync.insert({
         sid: inbound.sid,
         direction: "inbound",
@@ -239,18 +239,18 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
         to: inbound.to,
         body: inbound.body,
         status: "received",
-        conversationId: conversation?.id ?? null,
+        conversationId,
         numSegments: inbound.numSegments,
         media: inbound.media,
         messagingServiceSid: inbound.messagingServiceSid,
         createdAt: inbound.receivedAt,
         extra: inbound.extra
       }, now)
-      if (conversation !== null) threading.sync.touch(conversation.id, now)
+      if (conversationId !== null) threading.sync.touch(conversationId, now)
       if (inserted && change !== undefined) {
         optOuts.sync.record({ recipient: inbound.from, sender: us, change, source: "inbound keyword", at: now })
       }
-      return { duplicate: !inserted, conversationId: conversation?.id ?? null }
+      return { duplicate: !inserted, conversationId }
     }
 
     /** Then any waiter in this process is woken. */

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { checkpointInBackground } from "./Checkpoints.js"
 import { StorageError } from "./domain/Errors.js"
 
 /** Called once a batched write is committed (no error) or known not to be (the error). */
@@ -19,8 +20,8 @@ export interface SqliteShape {
   /**
    * Runs `write` (synchronous statements on `db`) in the next batch: every write submitted before the batch
    * starts shares one IMMEDIATE transaction, each as if alone (see `commit`). `done` is called after the
-   * COMMIT. This is the webhook path: no fiber, no
-   * promise, one COMMIT for all the requests that arrived together.
+   * COMMIT. This is the webhook path: no fiber, no promise, one COMMIT for all the requests that arrived
+   * together.
    */
   readonly submit: <A>(write: () => A, done: Done<A>) => void
   /** `submit` as an effect; SQLite's failures become StorageErrors naming `operation`. Not inside `writeTransaction`. */
@@ -37,6 +38,8 @@ export class Sqlite extends Context.Tag("twilio-mcp/Sqlite")<Sqlite, SqliteShape
 
 /** A failed statement as @effect/sql reports it, keeping SQLite's error as the cause. */
 const failed = (cause: unknown) => new SqlError({ cause, message: "Failed to execute statement" })
+
+type Transform = <A extends object>(rows: ReadonlyArray<A>) => ReadonlyArray<A>
 
 /** @effect/sql's connection interface over the driver, with prepared statements cached by their text. */
 const makeConnection = (db: Database.Database): SqlConnection.Connection => {
@@ -61,11 +64,12 @@ const makeConnection = (db: Database.Database): SqlConnection.Connection => {
       },
       catch: failed
     })
+  const rows = (statement: () => Database.Statement, params: ReadonlyArray<unknown>, transformRows: Transform | undefined) => {
+    const all = run(statement, params, false) as Effect.Effect<ReadonlyArray<any>, SqlError>
+    return transformRows === undefined ? all : Effect.map(all, transformRows)
+  }
   return {
-    execute: (sql, params, transformRows) => {
-      const rows = run(() => prepare(sql), params, false) as Effect.Effect<ReadonlyArray<any>, SqlError>
-      return transformRows === undefined ? rows : Effect.map(rows, transformRows)
-    },
+    execute: (sql, params, transformRows) => rows(() => prepare(sql), params, transformRows),
     executeRaw: (sql, params) => run(() => prepare(sql), params, true),
     executeValues: (sql, params) =>
       Effect.try({
@@ -84,10 +88,7 @@ const makeConnection = (db: Database.Database): SqlConnection.Connection => {
         },
         catch: failed
       }),
-    executeUnprepared: (sql, params, transformRows) => {
-      const rows = run(() => db.prepare(sql), params, false) as Effect.Effect<ReadonlyArray<any>, SqlError>
-      return transformRows === undefined ? rows : Effect.map(rows, transformRows)
-    },
+    executeUnprepared: (sql, params, transformRows) => rows(() => db.prepare(sql), params, transformRows),
     executeStream: () => Stream.die(new Error("streaming queries are not supported"))
   }
 }
@@ -174,6 +175,10 @@ export const layer = (filename: string) =>
       beginTransaction: "BEGIN IMMEDIATE"
     })
     const submit = makeBatches(db, turn)
+    if (filename !== ":memory:") {
+      yield* checkpointInBackground(filename, (whilePaused) =>
+        Effect.runFork(turn.withPermits(1)(Effect.async<void>((resume) => whilePaused(() => resume(Effect.void))))))
+    }
     const sqlite: SqliteShape = {
       db,
       submit,

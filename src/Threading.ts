@@ -3,7 +3,7 @@ import * as Option from "effect/Option"
 import { AppConfig } from "./Config.js"
 import { ConversationStore } from "./ConversationStore.js"
 import { normalizeParticipants, participantKey } from "./domain/Address.js"
-import type { Conversation, ConversationId, Metadata } from "./domain/Conversation.js"
+import type { ConversationId, Metadata } from "./domain/Conversation.js"
 import { attempt } from "./Database.js"
 import { AutoCreateDisabled } from "./domain/Errors.js"
 
@@ -43,10 +43,11 @@ export class Threading extends Effect.Service<Threading>()("twilio-mcp/Threading
        * The thread for a message being stored: found, or created when auto-creation is on. With it off and
        * no thread, the message is still stored, unthreaded (`null`): a received message is never dropped.
        */
-      forMessage: (participants: ReadonlyArray<string>, now: string): Conversation | null =>
-        config.autoCreateConversations
-          ? openNow(participants, null, now).conversation
-          : store.sync.findByKey(participantKey(participants)) ?? null,
+      forMessage: (participants: ReadonlyArray<string>, now: string): ConversationId | null => {
+        const existing = store.sync.idByKey(participantKey(participants))
+        if (existing !== undefined || !config.autoCreateConversations) return existing ?? null
+        return openNow(participants, null, now).conversation.id
+      },
       touch: store.sync.touch
     }
 

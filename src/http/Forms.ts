@@ -43,13 +43,18 @@ export const StatusForm = Schema.Struct({
 /** Fields stored in their own columns; everything else Twilio sent (geo, OptOutType, AddOns…) is kept as extra. */
 const columns = new Set(["MessageSid", "SmsSid", "SmsMessageSid", "AccountSid", "From", "To", "Body", "NumMedia", "NumSegments", "MessagingServiceSid"])
 
-export const extraFields = (form: Form): Record<string, string> =>
-  // fromEntries defines own properties: assigning to a plain object would drop a parameter named __proto__.
-  Object.fromEntries(
-    Object.entries(form)
-      .filter(([key]) => !columns.has(key) && !/^Media(Url|ContentType)\d+$/.test(key))
-      .map(([key, value]) => [key, Array.isArray(value) ? value.join(",") : value])
-  )
+const MEDIA_FIELD = /^Media(Url|ContentType)\d+$/
+
+export const extraFields = (form: Form): Record<string, string> => {
+  const extra: Record<string, string> = {}
+  for (const key in form) {
+    if (columns.has(key) || MEDIA_FIELD.test(key)) continue
+    const value = form[key]!
+    // defineProperty: assigning to a plain object would drop a parameter named __proto__.
+    Object.defineProperty(extra, key, { value: Array.isArray(value) ? value.join(",") : value, enumerable: true, writable: true, configurable: true })
+  }
+  return extra
+}
 
 /** `MediaUrl{N}` with `MediaContentType{N}`, N from 0 to NumMedia - 1. */
 export const mediaFields = (form: Form, count: number): ReadonlyArray<Media> => {
