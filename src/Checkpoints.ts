@@ -1,4 +1,3 @@
-import * as Effect from "effect/Effect"
 import { createRequire } from "node:module"
 import { Worker } from "node:worker_threads"
 
@@ -59,41 +58,38 @@ pass()
  * checkpoint runs in the committing connection, on the event loop, and copying and fsyncing a few MB takes
  * 10–50 ms under load (the p99). `pause` runs the given callback while no write of this process can start
  * (it holds the connection's turn) and resumes writes when it calls back. The connection's own automatic
- * checkpoint stays, set high, for when the worker cannot run.
+ * checkpoint stays, set high, for when the worker cannot run. Started by the first batched write, so a
+ * process that only reads and waits (an MCP client's) never pays for a thread.
  */
-export const checkpointInBackground = (filename: string, pause: (whilePaused: (resume: () => void) => void) => void) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: {
-          driver: createRequire(import.meta.url).resolve("better-sqlite3"),
-          filename,
-          busyEveryMs: BUSY_EVERY_MS,
-          idleEveryMs: IDLE_EVERY_MS,
-          quietLooks: QUIET_LOOKS,
-          nearlyCaughtUp: NEARLY_CAUGHT_UP,
-          restartFrom: RESTART_FROM
-        }
-      })
-      worker.on("message", (message) => {
-        if (message !== "pause") return
-        pause((resume) => {
-          const done = () => {
-            clearTimeout(timer)
-            worker.off("message", onDone)
-            resume()
-          }
-          const onDone = (reply: unknown) => reply === "done" && done()
-          const timer = setTimeout(done, MAX_PAUSE_MS)
-          worker.on("message", onDone)
-          worker.postMessage("paused")
-        })
-      })
-      // A worker that cannot open the file (or dies) leaves checkpoints to SQLite: not an error for the server.
-      worker.on("error", () => {})
-      worker.unref()
-      return worker
-    }),
-    (worker) => Effect.promise(() => worker.terminate())
-  )
+export const startCheckpointWorker = (filename: string, pause: (whilePaused: (resume: () => void) => void) => void) => {
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: {
+      driver: createRequire(import.meta.url).resolve("better-sqlite3"),
+      filename,
+      busyEveryMs: BUSY_EVERY_MS,
+      idleEveryMs: IDLE_EVERY_MS,
+      quietLooks: QUIET_LOOKS,
+      nearlyCaughtUp: NEARLY_CAUGHT_UP,
+      restartFrom: RESTART_FROM
+    }
+  })
+  worker.on("message", (message) => {
+    if (message !== "pause") return
+    pause((resume) => {
+      const done = () => {
+        clearTimeout(timer)
+        worker.off("message", onDone)
+        resume()
+      }
+      const onDone = (reply: unknown) => reply === "done" && done()
+      const timer = setTimeout(done, MAX_PAUSE_MS)
+      worker.on("message", onDone)
+      worker.postMessage("paused")
+    })
+  })
+  // A worker that cannot open the file (or dies) leaves checkpoints to SQLite: not an error for the server.
+  worker.on("error", () => {})
+  worker.unref()
+  return worker
+}

@@ -9,7 +9,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { checkpointInBackground } from "./Checkpoints.js"
+import type { Worker } from "node:worker_threads"
+import { startCheckpointWorker } from "./Checkpoints.js"
 import { StorageError } from "./domain/Errors.js"
 
 /** Called once a batched write is committed (no error) or known not to be (the error). */
@@ -101,9 +102,9 @@ interface Submitted {
 /**
  * The batches of `submit`. A batch is scheduled with the first write after the last one (setImmediate: the
  * requests already received are parsed first and join it) and takes the turn, so it never runs inside an
- * @effect/sql transaction that is waiting for a fiber.
+ * @effect/sql transaction that is waiting for a fiber. `beforeBatch` starts the checkpoint worker (once).
  */
-const makeBatches = (db: Database.Database, turn: Effect.Semaphore) => {
+const makeBatches = (db: Database.Database, turn: Effect.Semaphore, beforeBatch: () => void) => {
   let waiting: Array<Submitted> = []
 
   /** One write in a transaction of its own: how a batch that failed is retried, write by write. */
@@ -134,6 +135,7 @@ const makeBatches = (db: Database.Database, turn: Effect.Semaphore) => {
   }
 
   const runBatch = turn.withPermits(1)(Effect.sync(() => {
+    beforeBatch()
     const batch = waiting
     waiting = []
     commit(batch)
@@ -174,11 +176,13 @@ export const layer = (filename: string) =>
       // failing with SQLITE_BUSY_SNAPSHOT when another process wrote in between.
       beginTransaction: "BEGIN IMMEDIATE"
     })
-    const submit = makeBatches(db, turn)
-    if (filename !== ":memory:") {
-      yield* checkpointInBackground(filename, (whilePaused) =>
+    let checkpoints: Worker | undefined
+    yield* Effect.addFinalizer(() => checkpoints === undefined ? Effect.void : Effect.promise(() => checkpoints!.terminate()))
+    const startCheckpoints = () => {
+      checkpoints ??= startCheckpointWorker(filename, (whilePaused) =>
         Effect.runFork(turn.withPermits(1)(Effect.async<void>((resume) => whilePaused(() => resume(Effect.void))))))
     }
+    const submit = makeBatches(db, turn, filename === ":memory:" ? () => {} : startCheckpoints)
     const sqlite: SqliteShape = {
       db,
       submit,

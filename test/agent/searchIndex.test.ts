@@ -9,14 +9,11 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import { migrations } from "../../src/Database.js"
 import { INDEX_DELAY } from "../../src/SearchIndex.js"
 import * as Sqlite from "../../src/Sqlite.js"
 import { TestLayer } from "../../src/TestLayer.js"
-import { alice, messageSid, ours } from "../unit/support.js"
+import { alice, messageSid, ours, tempDatabase } from "../unit/support.js"
 import { callOk, inbound } from "./support.js"
 
 const search = (query: string) => Effect.map(callOk("search_messages", { query }), (r) => r.messages.map((m: any) => m.body as string))
@@ -46,11 +43,6 @@ const eventually = <A>(check: Effect.Effect<A, unknown, SqlClient.SqlClient>, un
     }
     throw new Error("the condition never held")
   })
-
-const tempDatabase = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "twilio-mcp-search-"))),
-  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-).pipe(Effect.map((dir) => path.join(dir, "store.db")))
 
 describe("search index", () => {
   it.effect("a message is searchable as soon as it is stored, before the background run has indexed it", () =>
@@ -82,7 +74,7 @@ describe("search index", () => {
 
   it.scoped("a database from before migration 0004 keeps its messages searchable, and deletes stay consistent", () =>
     Effect.gen(function*() {
-      const filename = yield* tempDatabase
+      const filename = yield* tempDatabase("store.db")
       const { "0004_search_backlog": _, ...before0004 } = migrations
       // The older schema, with messages indexed by its per-row trigger.
       yield* Effect.scoped(Layer.build(Sqlite.layer(filename)).pipe(

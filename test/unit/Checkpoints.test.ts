@@ -6,10 +6,9 @@ import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import { makeSqlLayer } from "../../src/Database.js"
 import * as Sqlite from "../../src/Sqlite.js"
+import { tempDatabase } from "./support.js"
 
 /** The WAL header's checkpoint sequence number (bytes 12–15): it moves each time the WAL restarts. */
 const walSequence = (filename: string) => {
@@ -24,10 +23,9 @@ const walSequence = (filename: string) => {
 }
 
 describe("checkpoints in the background", () => {
-  it.live("after 8 MB of writes (2,000 frames) the WAL restarts, with no checkpoint by the connection itself", () =>
+  it.scopedLive("after 8 MB of writes (2,000 frames) the WAL restarts, with no checkpoint by the connection itself", () =>
     Effect.gen(function*() {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twilio-mcp-wal-"))
-      const filename = path.join(dir, "wal.db")
+      const filename = yield* tempDatabase("wal.db")
       yield* Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         const { db, write } = yield* Sqlite.Sqlite
@@ -51,9 +49,6 @@ describe("checkpoints in the background", () => {
         }
         expect(restarted).toBe(true)
         expect((yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM blobs`)[0]!.n).toBeGreaterThan(64)
-      }).pipe(
-        Effect.provide(makeSqlLayer(filename)),
-        Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-      )
+      }).pipe(Effect.provide(makeSqlLayer(filename)))
     }), 30_000)
 })

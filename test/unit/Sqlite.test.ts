@@ -10,10 +10,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import * as Sqlite from "../../src/Sqlite.js"
+import { tempDatabase } from "./support.js"
 
 const withTable = (filename: string) =>
   Layer.effectDiscard(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)`)).pipe(
@@ -41,10 +39,9 @@ const insert = (k: string, v: number) => (db: Database.Database) => db.prepare("
 const rows = Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ k: string; v: number }>`SELECT k, v FROM t ORDER BY k`)
 
 describe("Sqlite.submit", () => {
-  it.live("writes submitted together are committed in one transaction, and each learns its own result", () =>
+  it.scopedLive("writes submitted together are committed in one transaction, and each learns its own result", () =>
     Effect.gen(function*() {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twilio-mcp-sqlite-"))
-      const filename = path.join(dir, "batch.db")
+      const filename = yield* tempDatabase("batch.db")
       yield* Effect.gen(function*() {
         // Another connection's data_version moves once per commit made by someone else.
         const observer = new Database(filename)
@@ -54,7 +51,7 @@ describe("Sqlite.submit", () => {
         expect(outcomes).toEqual([{ value: 1 }, { value: 1 }, { value: 1 }])
         expect(version() - before).toBe(1)
         observer.close()
-      }).pipe(Effect.provide(withTable(filename)), Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true }))))
+      }).pipe(Effect.provide(withTable(filename)))
     }))
 
   it.live("one write failing fails alone: the others are committed, nothing of it is", () =>

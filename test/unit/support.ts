@@ -4,6 +4,9 @@ import { expect } from "@effect/vitest"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import type { PhoneNumber } from "../../src/domain/Address.js"
 import * as Bridge from "../../src/mcp/Bridge.js"
 import type { Tool } from "../../src/mcp/Tool.js"
@@ -95,3 +98,10 @@ type TestServices = Layer.Layer.Success<ReturnType<typeof TestLayer>>
  */
 export const callTool = (name: string, args: unknown): Effect.Effect<CallToolResult, never, TestServices> =>
   Bridge.callTool(tools as ReadonlyArray<Tool<any>>, name, args)
+
+/** A database file `name` in a fresh temporary folder, removed with the scope. */
+export const tempDatabase = (name: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "twilio-mcp-"))),
+    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+  ).pipe(Effect.map((dir) => path.join(dir, name)))
