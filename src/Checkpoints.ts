@@ -10,7 +10,7 @@ const IDLE_EVERY_MS = 1_000
 const QUIET_LOOKS = 20
 /** WAL frames not yet copied below which the worker asks for the short pause that lets the WAL restart. */
 const NEARLY_CAUGHT_UP = 256
-/** The WAL length (frames, 4 KB each) from which restarting it is worth a pause. */
+/** The WAL length (frames of one page each, 2 or 4 KB) from which restarting it is worth a pause. */
 const RESTART_FROM = 1_000
 /** The longest the writes wait for the worker's final pass (it takes a few ms). */
 const MAX_PAUSE_MS = 100
@@ -58,8 +58,9 @@ pass()
  * checkpoint runs in the committing connection, on the event loop, and copying and fsyncing a few MB takes
  * 10–50 ms under load (the p99). `pause` runs the given callback while no write of this process can start
  * (it holds the connection's turn) and resumes writes when it calls back. The connection's own automatic
- * checkpoint stays, set high, for when the worker cannot run. Started by the first batched write, so a
- * process that only reads and waits (an MCP client's) never pays for a thread.
+ * checkpoint stays, set high, for when the worker cannot run. Started by the first batched write (a
+ * webhook, a search catching up its index, a status written back), so a process that has only read and
+ * waited has no thread.
  */
 export const startCheckpointWorker = (filename: string, pause: (whilePaused: (resume: () => void) => void) => void) => {
   const worker = new Worker(WORKER_SOURCE, {

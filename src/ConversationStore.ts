@@ -104,9 +104,6 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
 
     const findByKey = (key: string) => attempt("find conversation", () => Option.fromNullable(sync.findByKey(key)))
 
-    const findOrCreate = (input: Parameters<typeof sync.findOrCreate>[0]) =>
-      attempt("create conversation", () => sync.findOrCreate(input))
-
     const touch = (id: string, at: string) => attempt("update conversation", () => sync.touch(id, at))
 
     /**
@@ -140,6 +137,6 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
         Effect.mapError(storageError("update conversation metadata"))
       )
 
-    return { sync, findById, findByKey, findOrCreate, touch, recent, mergeMetadata } as const
+    return { sync, findById, findByKey, touch, recent, mergeMetadata } as const
   })
 }) {}

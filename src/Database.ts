@@ -72,8 +72,8 @@ export const makeSqlLayer = (filename: string) =>
       yield* sql`PRAGMA foreign_keys = ON`
       yield* sql`PRAGMA synchronous = NORMAL`
       // Checkpoints (copying the WAL back into the database, with an fsync) run on a worker thread
-      // (Checkpoints.ts); this connection's own, on the event loop, only past 40 MB, should the worker not
-      // run. The WAL file is cut back to 64 MB when it restarts.
+      // (Checkpoints.ts); this connection's own, on the event loop, only past 10,000 pages (20–40 MB),
+      // should the worker not run. The WAL file is cut back to 64 MB when it restarts.
       yield* sql`PRAGMA wal_autocheckpoint = 10000`
       yield* sql`PRAGMA journal_size_limit = 67108864`
       yield* migrate

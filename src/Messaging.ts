@@ -79,7 +79,7 @@ export const SMS_PATH = "/webhooks/twilio/sms"
 
 /**
  * The use cases, shared by the MCP tools and the webhooks: neither edge knows SQL or the Twilio SDK.
- * Every write is one transaction.
+ * Every write is one transaction, or one write of a batch commit (Sqlite.submit), all or nothing.
  */
 export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging", {
   effect: Effect.gen(function*() {

@@ -107,37 +107,59 @@ interface Submitted {
 const makeBatches = (db: Database.Database, turn: Effect.Semaphore, beforeBatch: () => void) => {
   let waiting: Array<Submitted> = []
 
-  /** One write in a transaction of its own: how a batch that failed is retried, write by write. */
+  /** Tells a write its outcome; a callback's own failure is its caller's to handle and must not cost the others theirs. */
+  const tell = (done: Done<unknown>, error: unknown, value?: unknown) => {
+    try {
+      done(error, value)
+    } catch {
+      // The webhook callbacks catch and log their own failures; nothing else is left to do here.
+    }
+  }
+
+  /** One write in a transaction of its own: how a batch in which a write failed is retried, write by write. */
   const alone = ({ done, write }: Submitted) => {
     let value: unknown
     try {
       value = db.transaction(write).immediate()
     } catch (error) {
-      return done(error)
+      return tell(done, error)
     }
-    done(undefined, value)
+    tell(done, undefined, value)
   }
 
   /**
-   * All the writes in one transaction. If any of them fails (or BEGIN or COMMIT does: disk full, locked
-   * past busy_timeout) the whole batch is rolled back and each write runs again alone, so a write's outcome
-   * never depends on the others'. Cheaper than a savepoint per write, for a failure that is rare.
+   * All the writes in one transaction. If a write fails the whole batch is rolled back and each write runs
+   * again alone, so a write's outcome never depends on the others'; cheaper than a savepoint per write, for
+   * a failure that is rare. If BEGIN or COMMIT fails (disk full, locked past busy_timeout) every write of
+   * the batch fails with it: running each again would only repeat the wait.
    */
   const commit = (batch: ReadonlyArray<Submitted>) => {
+    // A transaction left open (it should never be) would turn this one into a savepoint of it: refuse.
+    if (db.inTransaction) return batch.forEach(({ done }) => tell(done, new Error("a transaction is already open on the connection")))
+    let writeFailed = false
     let values: Array<unknown>
     try {
-      values = db.transaction(() => batch.map(({ write }) => write())).immediate()
+      values = db.transaction(() =>
+        batch.map(({ write }) => {
+          try {
+            return write()
+          } catch (error) {
+            writeFailed = true
+            throw error
+          }
+        })
+      ).immediate()
     } catch (error) {
-      if (batch.length === 1) return batch[0]!.done(error)
-      return batch.forEach(alone)
+      if (writeFailed && batch.length > 1) return batch.forEach(alone)
+      return batch.forEach(({ done }) => tell(done, error))
     }
-    batch.forEach(({ done }, i) => done(undefined, values[i]))
+    batch.forEach(({ done }, i) => tell(done, undefined, values[i]))
   }
 
   const runBatch = turn.withPermits(1)(Effect.sync(() => {
-    beforeBatch()
     const batch = waiting
     waiting = []
+    beforeBatch()
     commit(batch)
   }))
 
@@ -166,14 +188,17 @@ export const layer = (filename: string) =>
     db.pragma("journal_mode = WAL")
     const turn = yield* Effect.makeSemaphore(1)
     const connection = makeConnection(db)
+    // The turn, held until the statement's (or the transaction's) scope closes: a statement outside a
+    // transaction never runs inside another fiber's, nor inside a webhook batch.
+    const holdTurn = Effect.uninterruptibleMask((restore) =>
+      Effect.as(
+        Effect.zipRight(restore(turn.take(1)), Effect.tap(Effect.scope, (scope) => Scope.addFinalizer(scope, turn.release(1)))),
+        connection
+      )
+    )
     const client = yield* SqlClient.make({
-      acquirer: turn.withPermits(1)(Effect.succeed(connection)),
-      transactionAcquirer: Effect.uninterruptibleMask((restore) =>
-        Effect.as(
-          Effect.zipRight(restore(turn.take(1)), Effect.tap(Effect.scope, (scope) => Scope.addFinalizer(scope, turn.release(1)))),
-          connection
-        )
-      ),
+      acquirer: holdTurn,
+      transactionAcquirer: holdTurn,
       compiler: Statement.makeCompilerSqlite(),
       spanAttributes: [["db.system.name", "sqlite"]],
       // Takes the write lock first: a read-then-write transaction then waits for busy_timeout instead of
@@ -182,9 +207,17 @@ export const layer = (filename: string) =>
     })
     let checkpoints: Worker | undefined
     yield* Effect.addFinalizer(() => checkpoints === undefined ? Effect.void : Effect.promise(() => checkpoints!.terminate()))
+    let noWorker = false
+    yield* Effect.addFinalizer(() => Effect.sync(() => (noWorker = true)))
     const startCheckpoints = () => {
-      checkpoints ??= startCheckpointWorker(filename, (whilePaused) =>
-        Effect.runFork(turn.withPermits(1)(Effect.async<void>((resume) => whilePaused(() => resume(Effect.void))))))
+      if (checkpoints !== undefined || noWorker) return
+      try {
+        checkpoints = startCheckpointWorker(filename, (whilePaused) =>
+          Effect.runFork(turn.withPermits(1)(Effect.async<void>((resume) => whilePaused(() => resume(Effect.void))))))
+      } catch {
+        // No thread: SQLite's own checkpoint (see Database.ts) keeps the WAL bounded, on the event loop.
+        noWorker = true
+      }
     }
     const submit = makeBatches(db, turn, filename === ":memory:" ? () => {} : startCheckpoints)
     const sqlite: SqliteShape = {

@@ -106,14 +106,24 @@ export const makeWebhookRoutes = (options: {
     logDebug(`${route} rejected: ${reason}`)
     reply(response, status, reason, "text/plain", status === 413)
   }
-  const stored = (response: ServerResponse, route: string, what: () => string) => (error: unknown) => {
-    if (error === undefined) {
-      logDebug(what())
-      return reply(response, 200, EMPTY_TWIML, "text/xml")
+  /** Runs part of a request's handling; a throw is a bug: logged with its stack, a bare 500 for the client. */
+  const guarded = (response: ServerResponse, handle: () => void) => {
+    try {
+      handle()
+    } catch (defect) {
+      run(Effect.logError("webhook handler failed", defect))
+      if (!response.headersSent) reply(response, 500, "internal error", "text/plain")
     }
-    run(Effect.logError(`${route} failed: ${error instanceof Error ? error.message : String(error)}`))
-    reply(response, 503, "temporarily unavailable", "text/plain")
   }
+  const stored = (response: ServerResponse, route: string, what: () => string) => (error: unknown) =>
+    guarded(response, () => {
+      if (error === undefined) {
+        logDebug(what())
+        return reply(response, 200, EMPTY_TWIML, "text/xml")
+      }
+      run(Effect.logError(`${route} failed: ${error instanceof Error ? error.message : String(error)}`))
+      reply(response, 503, "temporarily unavailable", "text/plain")
+    })
 
   /**
    * Reads the form and proves Twilio sent it: the signature is checked against the configured public URL
@@ -127,7 +137,7 @@ export const makeWebhookRoutes = (options: {
     if (Number(request.headers["content-length"] ?? 0) > MAX_BODY_BYTES) {
       return refuse(response, route, 413, `body over ${MAX_BODY_BYTES} bytes`)
     }
-    readBody(request, (text) => {
+    readBody(request, (text) => guarded(response, () => {
       const form = parseForm(text)
       const url = config.webhookBaseUrl + request.url
       const signature = request.headers["x-twilio-signature"]
@@ -147,7 +157,7 @@ export const makeWebhookRoutes = (options: {
         return refuse(response, route, 403, "AccountSid does not match")
       }
       then(form, response)
-    }, (status, reason) => refuse(response, route, status, reason))
+    }), (status, reason) => refuse(response, route, status, reason))
   }
 
   const inbound = verified("inbound webhook", (form, response) => {
@@ -204,12 +214,6 @@ export const makeWebhookRoutes = (options: {
     const query = url.indexOf("?")
     const route = routes[query === -1 ? url : url.slice(0, query)]?.[request.method ?? ""]
     if (route === undefined) return reply(response, 404, "not found", "text/plain")
-    try {
-      route(request, response)
-    } catch (defect) {
-      // A bug, not the client's fault: logged with its stack; the client learns nothing of it.
-      run(Effect.logError("webhook handler failed", defect))
-      if (!response.headersSent) reply(response, 500, "internal error", "text/plain")
-    }
+    guarded(response, () => route(request, response))
   }
 }

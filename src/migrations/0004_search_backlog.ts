@@ -12,6 +12,13 @@ export default Effect.gen(function*() {
   yield* sql`DROP TRIGGER messages_fts_insert`
   yield* sql`CREATE TABLE search_indexed (id INTEGER NOT NULL)`
   yield* sql`INSERT INTO search_indexed SELECT COALESCE(MAX(id), 0) FROM messages`
+  // A row that takes an id at or below the mark (ids of deleted newest rows are reused) is indexed at once:
+  // the bulk indexer only looks above it.
+  yield* sql`
+    CREATE TRIGGER messages_fts_reused_id AFTER INSERT ON messages
+    WHEN new.id <= (SELECT id FROM search_indexed) BEGIN
+      INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);
+    END`
   yield* sql`DROP TRIGGER messages_fts_delete`
   yield* sql`
     CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages

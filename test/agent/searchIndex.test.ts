@@ -72,6 +72,18 @@ describe("search index", () => {
       expect((yield* indexState).indexed).toBe(1_234)
     }).pipe(Effect.provide(TestLayer())))
 
+  it.effect("a row that reuses the id of a deleted newest row is found, and the index stays consistent", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      yield* insertDirectly(1, 3)
+      expect(yield* search("number3")).toEqual(["parcel number3"])
+      yield* sql`DELETE FROM messages WHERE sid = ${messageSid(3)}`
+      yield* insertDirectly(4, 1) // takes id 3, at the indexed mark
+      expect(yield* search("number4")).toEqual(["parcel number4"])
+      expect(yield* search("number3")).toEqual([])
+      yield* sql`INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)`
+    }).pipe(Effect.provide(TestLayer())))
+
   it.scoped("a database from before migration 0004 keeps its messages searchable, and deletes stay consistent", () =>
     Effect.gen(function*() {
       const filename = yield* tempDatabase("store.db")

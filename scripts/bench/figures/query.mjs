@@ -11,8 +11,8 @@ import { percentile } from "../lib/stats.mjs"
 import { log, mcpServers, oursEnv, REPO, tempDir, webhookServers } from "../lib/targets.mjs"
 
 const DAY_MS = 86_400_000
-/** Bump when the seeded data changes shape (2: page size from the fresh database): a cached store with another version is rebuilt. */
-const SEED_VERSION = 2
+/** Bump when the seeded data changes shape (2: page size from the fresh database; 3: migration 0004 changed): a cached store with another version is rebuilt. */
+const SEED_VERSION = 3
 
 export const QUERIES = [
   { label: "get_inbound_messages by sender", tool: "get_inbound_messages" },
