@@ -38,6 +38,8 @@ const lastOf = (row: Record<string, unknown>) =>
       ...(row.last_direction === "inbound" ? { untrusted: true as const } : {})
     }
 
+const BY_KEY = "SELECT * FROM conversations WHERE participant_key = ?"
+
 /** Conversations and their participant keys. The only place that knows the conversations table. */
 export class ConversationStore extends Effect.Service<ConversationStore>()("twilio-mcp/ConversationStore", {
   effect: Effect.gen(function*() {
@@ -54,7 +56,7 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
     const findById = (id: string) =>
       one(sql`SELECT * FROM conversations WHERE id = ${id}`, "find conversation")
 
-    const byKey = db.prepare("SELECT * FROM conversations WHERE participant_key = ?")
+    const byKey = db.prepare(BY_KEY)
     const idByKey = db.prepare("SELECT id FROM conversations WHERE participant_key = ?").pluck()
     const insert = db.prepare(`
       INSERT INTO conversations (id, participant_key, participants, metadata, created_at, last_activity_at)
@@ -102,7 +104,9 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
       touch: (id: string, at: string) => void touchActivity.run(at, id, at)
     }
 
-    const findByKey = (key: string) => attempt("find conversation", () => Option.fromNullable(sync.findByKey(key)))
+    // Through @effect/sql, which takes the connection's turn: a read outside a transaction never sees
+    // another fiber's uncommitted thread.
+    const findByKey = (key: string) => one(sql.unsafe(BY_KEY, [key]), "find conversation")
 
     const touch = (id: string, at: string) => attempt("update conversation", () => sync.touch(id, at))
 

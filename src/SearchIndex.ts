@@ -1,8 +1,9 @@
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
-import { attempt } from "./Database.js"
+import { storageError } from "./Database.js"
 import type { StorageError } from "./domain/Errors.js"
 import { Sqlite } from "./Sqlite.js"
 
@@ -19,9 +20,9 @@ export const INDEX_DELAY = Duration.seconds(1)
 export class SearchIndex extends Effect.Service<SearchIndex>()("twilio-mcp/SearchIndex", {
   scoped: Effect.gen(function*() {
     const sqlite = yield* Sqlite
+    const sql = yield* SqlClient.SqlClient
     const { db } = sqlite
     const indexedUpTo = db.prepare("SELECT id FROM search_indexed").pluck()
-    const newest = db.prepare("SELECT COALESCE(MAX(id), 0) FROM messages").pluck()
     const chunkEnd = db.prepare("SELECT MAX(id) FROM (SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?)").pluck()
     const index = db.prepare("INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages WHERE id > ? AND id <= ?")
     const advance = db.prepare("UPDATE search_indexed SET id = ?")
@@ -38,7 +39,10 @@ export class SearchIndex extends Effect.Service<SearchIndex>()("twilio-mcp/Searc
 
     /** Completes once every message stored so far is searchable. One chunk per write, each its own batch. */
     const catchUp: Effect.Effect<void, StorageError> = Effect.flatMap(
-      attempt("check the search index", () => (newest.get() as number) > (indexedUpTo.get() as number)),
+      sql<{ behind: number }>`SELECT (SELECT COALESCE(MAX(id), 0) FROM messages) > (SELECT id FROM search_indexed) AS behind`.pipe(
+        Effect.map((rows) => rows[0]?.behind === 1),
+        Effect.mapError(storageError("check the search index"))
+      ),
       (behind) =>
         behind
           ? Effect.flatMap(sqlite.write("index messages for search", indexChunk), (more) => (more ? catchUp : Effect.void))
