@@ -58,8 +58,8 @@ const loadOnFirstUse = {
 }
 
 await build({
-  entryPoints: ["src/main.ts"],
-  outfile: "dist/index.js",
+  entryPoints: { index: "src/main.ts", "webhook-thread": "src/webhookThread.ts" },
+  outdir: "dist",
   bundle: true,
   platform: "node",
   format: "esm",

@@ -18,6 +18,7 @@ import { SendKeys } from "./SendKeys.js"
 import { type Done, Sqlite } from "./Sqlite.js"
 import { Threading } from "./Threading.js"
 import { Twilio } from "./Twilio.js"
+import { STATUS_PATH } from "./domain/WebhookPaths.js"
 
 export interface SendInput {
   readonly to: PhoneNumber
@@ -73,9 +74,6 @@ export interface ThreadQuery {
   readonly limit: number
   readonly before?: string | undefined
 }
-
-export const STATUS_PATH = "/webhooks/twilio/status"
-export const SMS_PATH = "/webhooks/twilio/sms"
 
 /**
  * The use cases, shared by the MCP tools and the webhooks: neither edge knows SQL or the Twilio SDK.

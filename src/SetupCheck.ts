@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import { AppConfig } from "./Config.js"
 import { writeTransaction } from "./Database.js"
-import { SMS_PATH } from "./Messaging.js"
+import { SMS_PATH } from "./domain/WebhookPaths.js"
 import { Twilio } from "./Twilio.js"
 
 export interface Check {

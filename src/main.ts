@@ -85,14 +85,20 @@ const runCheck = (config: AppConfigShape) =>
     if (!report.ok) return yield* Effect.fail(new Error("setup check failed"))
   }).pipe(Effect.provide(appLayer(config)))
 
-/** The `webhooks` command: the HTTP server only, until SIGTERM/SIGINT, which drains it. */
+/** The bundle's webhook thread, next to this file in dist/. */
+const WEBHOOK_THREAD = new URL("./webhook-thread.js", import.meta.url)
+
+/**
+ * The `webhooks` command: the HTTP server only, until SIGTERM/SIGINT, which drains it. HTTP is served on a
+ * thread of its own; if that thread dies the process exits 1, for the supervisor to restart it.
+ */
 const serveWebhooks = (config: AppConfigShape) =>
   Effect.gen(function*() {
-    yield* WebhookServer
+    const server = yield* WebhookServer
     if (!config.sandbox) yield* Effect.forkScoped(catchUp)
-    return yield* Effect.never
+    return yield* server.failure
   }).pipe(
-    Effect.provide(WebhookServer.layer({ portTaken: "fail" }).pipe(Layer.provideMerge(appLayer(config)))),
+    Effect.provide(WebhookServer.layer({ portTaken: "fail", thread: WEBHOOK_THREAD }).pipe(Layer.provideMerge(appLayer(config)))),
     Effect.scoped
   )
 

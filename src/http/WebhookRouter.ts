@@ -1,17 +1,11 @@
-import type * as SqlClient from "@effect/sql/SqlClient"
-import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as FiberRef from "effect/FiberRef"
-import * as FiberRefs from "effect/FiberRefs"
-import * as LogLevel from "effect/LogLevel"
-import * as Redacted from "effect/Redacted"
-import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import type { AppConfigShape } from "../Config.js"
-import { ping } from "../Database.js"
-import { formatParseError, SERVER_VERSION } from "../mcp/Bridge.js"
-import { type Messaging, SMS_PATH, STATUS_PATH } from "../Messaging.js"
+import { formatParseError } from "../domain/ParseErrors.js"
+import { SMS_PATH, STATUS_PATH } from "../domain/WebhookPaths.js"
+import type { InboundMessage, InboundOutcome } from "../Messaging.js"
+import type { StatusOutcome, StatusUpdate } from "../MessageStore.js"
+import type { Done } from "../Sqlite.js"
 import { extraFields, type Form, InboundForm, mediaFields, parseForm, StatusForm } from "./Forms.js"
 
 /** Twilio's bodies are a few KB at most (1600-character body, 10 media URLs, geo fields). */
@@ -76,27 +70,42 @@ const decoder = <A, I>(schema: Schema.Schema<A, I>) => {
 const decodeInbound = decoder(InboundForm)
 const decodeStatus = decoder(StatusForm)
 
+export type LogLevel = "Debug" | "Warning" | "Error"
+
+/**
+ * What the routes need from the rest of the server: the writes (`Messaging.webhooks`), the health check and
+ * the log. On the event loop of the database (WebhookServer.ts) or across a thread (WebhookThread.ts).
+ */
+export interface WebhookBackend {
+  readonly inbound: (inbound: InboundMessage, done: Done<InboundOutcome>) => void
+  readonly status: (update: Omit<StatusUpdate, "at">, done: Done<StatusOutcome>) => void
+  /** Answers with the health check's status code and JSON body. */
+  readonly health: (answer: (status: number, body: unknown) => void) => void
+  readonly log: (level: LogLevel, message: string, cause?: unknown) => void
+  /** Whether debug lines are logged: only then are they built, one per request. */
+  readonly debug: boolean
+}
+
+/** The configuration the routes read: where Twilio signs for, with which token, for which account. */
+export interface WebhookSettings {
+  readonly authToken: string
+  readonly webhookBaseUrl: string
+  readonly accountSid: string
+}
+
 /**
  * The webhook routes as a node:http request listener. A webhook is parsed, verified and decoded
  * synchronously and its write joins the next batch commit (`Messaging.webhooks`): no fiber per request.
  * The framework's per-request cost (130–180 µs of CPU in @effect/platform's server, against 36 µs for
- * node:http) was most of a webhook's. Effects run only off the hot path: logs, and the health check.
+ * node:http) was most of a webhook's.
  */
 export const makeWebhookRoutes = (options: {
-  readonly config: AppConfigShape
-  readonly messaging: Messaging
+  readonly settings: WebhookSettings
+  readonly backend: WebhookBackend
   readonly validate: Validate
-  readonly runtime: Runtime.Runtime<SqlClient.SqlClient>
 }) => {
-  const { config, messaging, runtime, validate } = options
-  const authToken = Redacted.value(config.authToken)
-  const startedAt = Date.now()
-  const run = Runtime.runFork(runtime)
-  const debug = LogLevel.greaterThanEqual(
-    LogLevel.Debug,
-    FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentMinimumLogLevel)
-  )
-  const logDebug = (message: string) => debug && run(Effect.logDebug(message))
+  const { backend, settings, validate } = options
+  const logDebug = (message: string) => backend.debug && backend.log("Debug", message)
 
   /**
    * The edge's one mapping of failures to status codes: refusals carry theirs; storage failures are 503 so
@@ -111,7 +120,7 @@ export const makeWebhookRoutes = (options: {
     try {
       handle()
     } catch (defect) {
-      run(Effect.logError("webhook handler failed", defect))
+      backend.log("Error", "webhook handler failed", defect)
       if (!response.headersSent) reply(response, 500, "internal error", "text/plain")
     }
   }
@@ -121,7 +130,7 @@ export const makeWebhookRoutes = (options: {
         logDebug(what())
         return reply(response, 200, EMPTY_TWIML, "text/xml")
       }
-      run(Effect.logError(`${route} failed: ${error instanceof Error ? error.message : String(error)}`))
+      backend.log("Error", `${route} failed: ${error instanceof Error ? error.message : String(error)}`)
       reply(response, 503, "temporarily unavailable", "text/plain")
     })
 
@@ -139,21 +148,22 @@ export const makeWebhookRoutes = (options: {
     }
     readBody(request, (text) => guarded(response, () => {
       const form = parseForm(text)
-      const url = config.webhookBaseUrl + request.url
+      const url = settings.webhookBaseUrl + request.url
       const signature = request.headers["x-twilio-signature"]
       if (typeof signature !== "string" || signature === "") {
-        run(Effect.logWarning(`webhook rejected: no X-Twilio-Signature header (url checked: ${url})`))
+        backend.log("Warning", `webhook rejected: no X-Twilio-Signature header (url checked: ${url})`)
         return refuse(response, route, 403, "missing X-Twilio-Signature")
       }
-      if (!validate(authToken, signature, url, form)) {
-        run(Effect.logWarning(
+      if (!validate(settings.authToken, signature, url, form)) {
+        backend.log(
+          "Warning",
           `webhook rejected: X-Twilio-Signature does not match for ${url}. ` +
             "If Twilio calls a different URL, set WEBHOOK_BASE_URL to the exact public base URL."
-        ))
+        )
         return refuse(response, route, 403, "invalid X-Twilio-Signature")
       }
-      if (form.AccountSid !== config.accountSid) {
-        run(Effect.logWarning(`webhook rejected: AccountSid ${String(form.AccountSid)} is not this account`))
+      if (form.AccountSid !== settings.accountSid) {
+        backend.log("Warning", `webhook rejected: AccountSid ${String(form.AccountSid)} is not this account`)
         return refuse(response, route, 403, "AccountSid does not match")
       }
       then(form, response)
@@ -164,7 +174,7 @@ export const makeWebhookRoutes = (options: {
     const decoded = decodeInbound(form)
     if (Either.isLeft(decoded)) return refuse(response, "inbound webhook", 400, decoded.left)
     const fields = decoded.right
-    messaging.webhooks.inbound({
+    backend.inbound({
       sid: fields.MessageSid,
       from: fields.From,
       to: fields.To,
@@ -181,27 +191,12 @@ export const makeWebhookRoutes = (options: {
     const decoded = decodeStatus(form)
     if (Either.isLeft(decoded)) return refuse(response, "status callback", 400, decoded.left)
     const fields = decoded.right
-    messaging.webhooks.status({ sid: fields.MessageSid, status: fields.MessageStatus, errorCode: fields.ErrorCode }, (error, outcome) =>
+    backend.status({ sid: fields.MessageSid, status: fields.MessageStatus, errorCode: fields.ErrorCode }, (error, outcome) =>
       stored(response, "status callback", () => `status callback ${fields.MessageSid} ${fields.MessageStatus} ${JSON.stringify(outcome)}`)(error))
   })
 
-  const unavailable = { status: "unavailable", version: SERVER_VERSION, database: "unavailable" }
-  const checkHealth = Effect.matchEffect(ping, {
-    // The cause goes to the log, not to whoever asks the public endpoint.
-    onFailure: (e) => Effect.as(Effect.logError(`health check failed: ${e.message}`), { status: 503, body: unavailable }),
-    onSuccess: () =>
-      Effect.sync(() => ({
-        status: 200,
-        body: { status: "ok", version: SERVER_VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), database: "ok" }
-      }))
-  })
   const health: Route = (_request, response) =>
-    Runtime.runCallback(runtime)(checkHealth, {
-      onExit: (exit) => {
-        const { body, status } = exit._tag === "Success" ? exit.value : { status: 503, body: unavailable }
-        reply(response, status, JSON.stringify(body), "application/json")
-      }
-    })
+    backend.health((status, body) => reply(response, status, JSON.stringify(body), "application/json"))
 
   const routes: Record<string, Record<string, Route>> = {
     [SMS_PATH]: { POST: inbound },

@@ -3,10 +3,10 @@ import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema } fr
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as ParseResult from "effect/ParseResult"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import packageJson from "../../package.json" with { type: "json" }
+import { formatParseError } from "../domain/ParseErrors.js"
 import { toolJsonSchema } from "./JsonSchema.js"
 import { Progress } from "./Progress.js"
 import type { Tool } from "./Tool.js"
@@ -15,25 +15,6 @@ export const SERVER_NAME = "twilio-mcp"
 export const SERVER_VERSION: string = packageJson.version
 
 const failure = (text: string): CallToolResult => ({ isError: true, content: [{ type: "text", text }] })
-
-/** Quoted values and unknown keys are the caller's input: cut, so a huge argument gives a short error. */
-const clip = (text: string, max = 200) => (text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text)
-
-/** "to: must be an E.164 phone number…; message: is missing", the shape a model can fix in one go. */
-export const formatParseError = (error: ParseResult.ParseError): string =>
-  ParseResult.ArrayFormatter.formatErrorSync(error)
-    // An optional parameter is a union with undefined: its "Expected undefined" is noise next to the real issue.
-    .filter((issue) => !issue.message.startsWith("Expected undefined"))
-    .map((issue) => {
-      const where = issue.path.length > 0 ? clip(issue.path.join("."), 80) : "arguments"
-      const message = issue._tag === "Unexpected"
-        ? "is not a parameter of this tool"
-        : issue.path.length === 0 && issue._tag === "Type"
-        ? "must be a JSON object of named parameters"
-        : clip(issue.message)
-      return `${where}: ${message}`
-    })
-    .join("; ")
 
 /** The `tools/list` entries: the schemas are computed once. */
 export const listTools = (tools: ReadonlyArray<Tool<any>>) =>

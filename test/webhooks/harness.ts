@@ -12,12 +12,14 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import inboundGeo from "../fixtures/inbound-geo.json" with { type: "json" }
 import * as Option from "effect/Option"
+import { fileURLToPath } from "node:url"
 import twilio from "twilio"
 import { AppConfig, type AppConfigShape } from "../../src/Config.js"
 import { WebhookServer } from "../../src/http/WebhookServer.js"
 import { MessageStore } from "../../src/MessageStore.js"
 import type { PhoneNumber } from "../../src/domain/Address.js"
-import { Messaging, SMS_PATH, STATUS_PATH } from "../../src/Messaging.js"
+import { SMS_PATH, STATUS_PATH } from "../../src/domain/WebhookPaths.js"
+import { Messaging } from "../../src/Messaging.js"
 import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_PHONE, TestLayer } from "../../src/TestLayer.js"
 
 export { SMS_PATH, STATUS_PATH }
@@ -26,9 +28,15 @@ export const ALICE = "+15551230001"
 export const FORM = "application/x-www-form-urlencoded"
 export const EMPTY_TWIML = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"
 
+/**
+ * The built webhook thread (test/globalSetup.ts builds it), when the vitest project "webhooks on a thread"
+ * runs these tests again with HTTP served there, as the `webhooks` command does.
+ */
+const thread = process.env.WEBHOOK_THREAD === "1" ? fileURLToPath(new URL("../../dist/webhook-thread.js", import.meta.url)) : undefined
+
 /** The webhook server bound to 127.0.0.1 on a free port, over all services (in-memory Twilio, `:memory:` SQLite). */
 export const serverLayer = (overrides: Partial<AppConfigShape> = {}) =>
-  WebhookServer.layer({ portTaken: "fail" }).pipe(Layer.provideMerge(TestLayer(overrides)))
+  WebhookServer.layer({ portTaken: "fail", thread }).pipe(Layer.provideMerge(TestLayer(overrides)))
 
 /** Runs a test body against a fresh server and database; the server's rejection warnings are muted. */
 export const withServer = (overrides: Partial<AppConfigShape> = {}) =>
