@@ -256,7 +256,8 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       readonly conversationId?: string | undefined
       readonly limit: number
     }) => {
-      const terms = query.text.split(/\s+/).filter((t) => t.length > 0).map((t) => `"${t.replaceAll("\"", "\"\"")}"`)
+      // NUL ends FTS5's query string early ("unterminated string"): a separator, like whitespace.
+      const terms = query.text.split(/[\s\0]+/).filter((t) => t.length > 0).map((t) => `"${t.replaceAll("\"", "\"\"")}"`)
       if (terms.length === 0) return Effect.succeed([] as Array<Message>)
       const newest = sql`
         SELECT messages_fts.rowid AS id, messages_fts.rank AS rank

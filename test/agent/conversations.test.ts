@@ -128,7 +128,9 @@ describe("search_messages", () => {
     "^noon",
     "{body}",
     "\"\" \"\"\"",
-    "   "
+    "   ",
+    "\u0000",
+    "noon\u0000works"
   ])("query %j is never an error", (query) =>
     Effect.gen(function*() {
       yield* inbound(alice, "Sure, noon works")
