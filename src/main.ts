@@ -85,8 +85,11 @@ const runCheck = (config: AppConfigShape) =>
     if (!report.ok) return yield* Effect.fail(new Error("setup check failed"))
   }).pipe(Effect.provide(appLayer(config)))
 
-/** The bundle's webhook thread, next to this file in dist/. */
-const WEBHOOK_THREAD = new URL("./webhook-thread.js", import.meta.url)
+/**
+ * The bundle's webhook thread, next to this file in dist/. Run from source (tsx) there is no bundle: the
+ * webhooks are then served on the event loop, as in the MCP process.
+ */
+const WEBHOOK_THREAD = import.meta.url.endsWith(".js") ? new URL("./webhook-thread.js", import.meta.url) : undefined
 
 /**
  * The `webhooks` command: the HTTP server only, until SIGTERM/SIGINT, which drains it. HTTP is served on a

@@ -4,6 +4,12 @@ import type { AddressInfo } from "node:net"
 /** How long in-flight webhooks get to finish on shutdown before their connections are cut. */
 export const DRAIN_TIMEOUT_MS = 10_000
 
+/** A server that listens, and how to stop it (`drain`). */
+export interface Serving {
+  readonly address: AddressInfo
+  readonly drain: () => Promise<void>
+}
+
 /** The webhook HTTP server around a request listener; Twilio gives up on a webhook after 15 s. */
 export const createServer = (listener: http.RequestListener) =>
   http.createServer({ requestTimeout: 15_000, headersTimeout: 10_000 }, listener)

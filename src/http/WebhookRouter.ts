@@ -81,7 +81,7 @@ export interface WebhookBackend {
   readonly status: (update: Omit<StatusUpdate, "at">, done: Done<StatusOutcome>) => void
   /** Answers with the health check's status code and JSON body. */
   readonly health: (answer: (status: number, body: unknown) => void) => void
-  readonly log: (level: LogLevel, message: string, cause?: unknown) => void
+  readonly log: (level: LogLevel, message: string) => void
   /** Whether debug lines are logged: only then are they built, one per request. */
   readonly debug: boolean
 }
@@ -120,7 +120,8 @@ export const makeWebhookRoutes = (options: {
     try {
       handle()
     } catch (defect) {
-      backend.log("Error", "webhook handler failed", defect)
+      // As text, with its stack: the same line whichever thread the routes run on.
+      backend.log("Error", `webhook handler failed: ${defect instanceof Error ? defect.stack ?? defect.message : String(defect)}`)
       if (!response.headersSent) reply(response, 500, "internal error", "text/plain")
     }
   }

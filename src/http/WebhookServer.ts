@@ -9,12 +9,11 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
-import type { AddressInfo } from "node:net"
 import { AppConfig } from "../Config.js"
 import { ping } from "../Database.js"
 import { SERVER_VERSION } from "../mcp/Bridge.js"
 import { Messaging } from "../Messaging.js"
-import { createServer, drain, listen } from "./Listener.js"
+import { createServer, drain, listen, type Serving } from "./Listener.js"
 import { makeWebhookRoutes, type WebhookBackend } from "./WebhookRouter.js"
 import { startWebhookThread } from "./WebhookThread.js"
 
@@ -51,7 +50,7 @@ const backend = Effect.gen(function*() {
           answer(status, body)
         }
       }),
-    log: (level, message, cause) => run(Effect.logWithLevel(LogLevel.fromLiteral(level), message, ...(cause === undefined ? [] : [cause]))),
+    log: (level, message) => run(Effect.logWithLevel(LogLevel.fromLiteral(level), message)),
     debug: LogLevel.greaterThanEqual(LogLevel.Debug, FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentMinimumLogLevel))
   } satisfies WebhookBackend
 })
@@ -72,13 +71,14 @@ export class WebhookServer extends Context.Tag("twilio-mcp/WebhookServer")<Webho
         const routesBackend = yield* backend
         const settings = { authToken: Redacted.value(config.authToken), webhookBaseUrl: config.webhookBaseUrl, accountSid: config.accountSid }
         const died = yield* Deferred.make<never, Error>()
-        const serve = (): Promise<{ readonly address: AddressInfo; readonly drain: () => Promise<void> }> => {
+        const serve = (signal: AbortSignal): Promise<Serving> => {
           if (options.thread !== undefined) {
             return startWebhookThread({
               entry: options.thread,
               thread: { settings, host: config.webhookHost, port: config.webhookPort, debug: routesBackend.debug },
               backend: routesBackend,
-              onDied: (error) => Deferred.unsafeDone(died, Effect.fail(error))
+              onDied: (error) => Deferred.unsafeDone(died, Effect.fail(error)),
+              signal
             })
           }
           return import("twilio/lib/webhooks/webhooks.js").then(async ({ validateRequest }) => {
@@ -90,7 +90,7 @@ export class WebhookServer extends Context.Tag("twilio-mcp/WebhookServer")<Webho
           .pipe(Effect.map(Option.some), Effect.catchAll((error) =>
             error.code === "EADDRINUSE" && options.portTaken === "share"
               ? Effect.succeedNone
-              : Effect.fail(new Error(`cannot listen on ${config.webhookHost}:${config.webhookPort}: ${error.code ?? error.message}`))
+              : Effect.fail(error.code === undefined ? error : new Error(`cannot listen on ${config.webhookHost}:${config.webhookPort}: ${error.code}`))
           ))
         if (Option.isNone(served)) {
           yield* Effect.logWarning(

@@ -3,7 +3,7 @@ import { parentPort, Worker, workerData } from "node:worker_threads"
 import type { InboundMessage } from "../Messaging.js"
 import type { StatusUpdate } from "../MessageStore.js"
 import type { Done } from "../Sqlite.js"
-import { createServer, drain, listen } from "./Listener.js"
+import { createServer, drain, DRAIN_TIMEOUT_MS, listen, type Serving } from "./Listener.js"
 import { type LogLevel, makeWebhookRoutes, type WebhookBackend, type WebhookSettings } from "./WebhookRouter.js"
 
 /**
@@ -34,7 +34,7 @@ type FromThread =
   | { readonly _tag: "ListenFailed"; readonly code: string | undefined; readonly message: string }
   | { readonly _tag: "Write"; readonly write: Write }
   | { readonly _tag: "Health"; readonly id: number }
-  | { readonly _tag: "Log"; readonly level: LogLevel; readonly message: string; readonly cause: string | undefined }
+  | { readonly _tag: "Log"; readonly level: LogLevel; readonly message: string }
   | { readonly _tag: "Drained" }
 
 type ToThread =
@@ -42,27 +42,28 @@ type ToThread =
   | { readonly _tag: "Health"; readonly id: number; readonly status: number; readonly body: unknown }
   | { readonly _tag: "Drain" }
 
-export interface WebhookThread {
-  readonly address: AddressInfo
-  /** Stops accepting, finishes the requests in flight (bounded by DRAIN_TIMEOUT_MS), ends the thread. */
-  readonly drain: () => Promise<void>
-}
-
 /**
  * Starts the thread at `entry` (the bundle's `webhook-thread.js`) and serves its requests' writes, health
- * checks and logs from `backend`. Rejects with the listen error (its `code`), like `Listener.listen`.
- * `onDied` is called if the thread ends other than by `drain`: the server is gone then.
+ * checks and logs from `backend`. Rejects with the listen error (its `code`), like `Listener.listen`, or
+ * with why the thread could not start (no `code`). `onDied` is called if the thread ends other than by
+ * `drain`: the server is gone then. An abort of `signal` while starting ends the thread.
  */
 export const startWebhookThread = (options: {
   readonly entry: URL | string
   readonly thread: ThreadSettings
   readonly backend: WebhookBackend
   readonly onDied: (error: Error) => void
+  readonly signal?: AbortSignal | undefined
 }) =>
-  new Promise<WebhookThread>((resolve, reject) => {
+  new Promise<Serving>((resolve, reject) => {
     const { backend } = options
-    const worker = new Worker(options.entry, { workerData: options.thread })
+    // Its stdout would be this process's, the MCP channel in the other mode: anything written goes to stderr.
+    const worker = new Worker(options.entry, { workerData: options.thread, stdout: true })
+    worker.stdout.pipe(process.stderr)
     const post = (message: ToThread) => worker.postMessage(message)
+    const failedToStart = (why: string) => reject(new Error(`the webhook thread did not start: ${why}`))
+    const onAbort = () => void worker.terminate()
+    options.signal?.addEventListener("abort", onAbort, { once: true })
     // Outcomes are told synchronously, one per write, while a batch commits: answered together after it.
     let outcomes: Array<Outcome> = []
     const answer = () => {
@@ -74,7 +75,20 @@ export const startWebhookThread = (options: {
       if (outcomes.push(outcome) === 1) process.nextTick(answer)
     }
     let started = false
-    let draining: (() => void) | undefined
+    let exited = false
+    let drained: (() => void) | undefined
+    /** Asks the thread to drain; resolves when it has, when it is gone, or past the drain bound. */
+    const drain = () =>
+      new Promise<void>((resolve) => {
+        if (exited) return resolve()
+        // The thread bounds its own drain; this bounds a thread that stopped answering.
+        const timer = setTimeout(() => void worker.terminate(), DRAIN_TIMEOUT_MS + 2_000)
+        drained = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+        post({ _tag: "Drain" })
+      })
     worker.on("message", (message: FromThread) => {
       switch (message._tag) {
         case "Write": {
@@ -84,31 +98,24 @@ export const startWebhookThread = (options: {
         case "Health":
           return backend.health((status, body) => post({ _tag: "Health", id: message.id, status, body }))
         case "Log":
-          return backend.log(message.level, message.message, message.cause)
+          return backend.log(message.level, message.message)
         case "Listening":
           started = true
-          return resolve({
-            address: message.address,
-            drain: () =>
-              new Promise<void>((drained) => {
-                draining = drained
-                post({ _tag: "Drain" })
-              })
-          })
+          options.signal?.removeEventListener("abort", onAbort)
+          return resolve({ address: message.address, drain })
         case "ListenFailed":
           void worker.terminate()
           return reject(Object.assign(new Error(message.message), { code: message.code }))
         case "Drained":
-          void worker.terminate()
-          return draining?.()
+          return void worker.terminate()
       }
     })
-    worker.on("error", (error) => (started ? options.onDied(error) : reject(error)))
+    worker.on("error", (error) => (started ? options.onDied(error) : failedToStart(error.message)))
     worker.on("exit", (code) => {
-      if (draining !== undefined) return draining()
-      const error = new Error(`the webhook thread exited (code ${code})`)
-      if (started) options.onDied(error)
-      else reject(error)
+      exited = true
+      if (drained !== undefined) return drained()
+      if (started) options.onDied(new Error(`the webhook thread exited (code ${code})`))
+      else failedToStart(`it exited (code ${code})`)
     })
   })
 
@@ -137,9 +144,7 @@ export const runWebhookThread = async () => {
       healthChecks.set(nextId, answer)
       post({ _tag: "Health", id: nextId++ })
     },
-    // A defect may be anything (not every value can be posted): it crosses as text.
-    log: (level, message, cause) =>
-      post({ _tag: "Log", level, message, cause: cause === undefined ? undefined : cause instanceof Error ? cause.stack ?? cause.message : String(cause) }),
+    log: (level, message) => post({ _tag: "Log", level, message }),
     debug
   }
 
@@ -150,7 +155,11 @@ export const runWebhookThread = async () => {
         for (const [id, error, value] of message.outcomes) {
           const done = waiting.get(id)
           waiting.delete(id)
-          done?.(error === undefined ? undefined : new Error(error), value)
+          try {
+            done?.(error === undefined ? undefined : new Error(error), value)
+          } catch {
+            // The routes' callbacks answer their own failures (a 500); one must not cost the others theirs.
+          }
         }
         return
       case "Health": {

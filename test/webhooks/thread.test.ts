@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -89,23 +90,40 @@ describe("the webhook thread", () => {
       expect(second.message).toBe(`cannot listen on 127.0.0.1:${port}: EADDRINUSE`)
     }).pipe(onThread().provide))
 
-  it.live("a thread that dies after starting is reported, not left half-running", () =>
-    Effect.gen(function*() {
-      // A stand-in thread: says it listens, then throws.
-      const entry = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "twilio-mcp-thread-")), "dies.mjs")
-      fs.writeFileSync(entry, `
-        import { parentPort } from "node:worker_threads"
-        parentPort.postMessage({ _tag: "Listening", address: { address: "127.0.0.1", family: "IPv4", port: 1 } })
-        setTimeout(() => { throw new Error("the thread broke") }, 10)
-      `)
-      const died = yield* Effect.async<Error>((resume) => {
-        void startWebhookThread({
+  /** A stand-in thread from `source`, started with `onDied` resolving `died`. */
+  const standIn = (source: string, died?: Deferred.Deferred<Error>) =>
+    Effect.acquireRelease(
+      Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "twilio-mcp-thread-"))),
+      (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+    ).pipe(Effect.flatMap((dir) => {
+      const entry = path.join(dir, "stand-in.mjs")
+      fs.writeFileSync(entry, `import { parentPort } from "node:worker_threads"\n${source}`)
+      return Effect.tryPromise(() =>
+        startWebhookThread({
           entry,
           thread: { settings: { authToken: "t", webhookBaseUrl: "https://x", accountSid: "AC" }, host: "127.0.0.1", port: 0, debug: false },
           backend: noBackend,
-          onDied: (error) => resume(Effect.succeed(error))
+          onDied: (error) => died && Deferred.unsafeDone(died, Effect.succeed(error))
         })
-      })
-      expect(died.message).toBe("the thread broke")
+      )
+    }))
+
+  it.scoped("a thread that ends after starting is reported, and draining it afterwards does not wait", () =>
+    Effect.gen(function*() {
+      const died = yield* Deferred.make<Error>()
+      // Node delivers a thread's messages before its exit: "listening", then gone.
+      const serving = yield* standIn(
+        `parentPort.postMessage({ _tag: "Listening", address: { address: "127.0.0.1", family: "IPv4", port: 1 } })\nprocess.exit(3)`,
+        died
+      )
+      expect(serving.address.port).toBe(1)
+      expect((yield* Deferred.await(died)).message).toBe("the webhook thread exited (code 3)")
+      yield* Effect.promise(serving.drain)
+    }))
+
+  it.scoped("a thread that cannot start fails the start, saying so", () =>
+    Effect.gen(function*() {
+      const failure = yield* Effect.flip(standIn(`throw new Error("broken bundle")`))
+      expect(String(failure.error)).toBe("Error: the webhook thread did not start: broken bundle")
     }))
 })
