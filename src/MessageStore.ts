@@ -1,4 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import type * as Statement from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -66,6 +67,12 @@ export interface StatusOutcome {
 
 /** How many of the newest matches a search ranks. */
 export const SEARCH_WINDOW = 500
+
+/** The most replies one wait returns. */
+const REPLIES_AT_ONCE = 50
+
+/** Newest first, as the indexes order messages: by time, then by insertion. */
+const newestFirst = (a: MessageRow, b: MessageRow) => a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : b.id - a.id
 
 const messageColumns = "id, sid, conversation_id, direction, from_address, to_address, body, status, error_code, num_segments, media, created_at"
 
@@ -158,26 +165,45 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
         Effect.map((r) => Option.map(Option.fromNullable(r[0]), toMessage))
       )
 
+    /**
+     * Where inbound messages matching `filter` are read from, each in (created_at, id) order by an index.
+     * By sender there is no index (migration 0005): the sender's threads, each through the thread index, and
+     * the unthreaded messages (auto-creation off) through their own; the pages are then merged.
+     */
+    const inboundSources = (filter: { readonly from?: string | undefined; readonly conversationId?: string | undefined }) =>
+      filter.from === undefined || filter.conversationId !== undefined
+        ? Effect.succeed([{ table: sql`messages`, where: [] as Array<Statement.Fragment> }])
+        : sql<{ id: string }>`SELECT conversation_id AS id FROM conversation_participants WHERE address = ${filter.from}`.pipe(
+          Effect.mapError(storageError("find the sender's threads")),
+          Effect.map((threads) => [
+            ...threads.map((t) => ({ table: sql`messages INDEXED BY messages_conversation`, where: [sql`conversation_id = ${t.id}`] })),
+            { table: sql`messages INDEXED BY messages_unthreaded_from`, where: [sql`conversation_id IS NULL`] }
+          ])
+        )
+
     /** Inbound messages, newest first, and how many match in all. */
     const listInbound = (filter: InboundFilter) =>
       Effect.gen(function*() {
-        const where = sql.and([
+        const conditions = [
           sql`direction = 'inbound'`,
           ...(filter.from === undefined ? [] : [sql`from_address = ${filter.from}`]),
           ...(filter.to === undefined ? [] : [sql`to_address = ${filter.to}`]),
           ...(filter.conversationId === undefined ? [] : [sql`conversation_id = ${filter.conversationId}`]),
           ...(filter.since === undefined ? [] : [sql`created_at > ${filter.since}`])
-        ])
-        const page = yield* rows(
-          sql`SELECT ${columns} FROM messages WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ${filter.limit}`,
-          "list inbound messages"
-        )
-        const total = page.length < filter.limit
-          ? page.length
-          : (yield* sql<{ n: number }>`SELECT COUNT(*) AS n FROM messages WHERE ${where}`.pipe(
+        ]
+        const sources = yield* inboundSources(filter)
+        const pages = yield* Effect.forEach(sources, ({ table, where }) =>
+          rows(
+            sql`SELECT ${columns} FROM ${table} WHERE ${sql.and([...conditions, ...where])} ORDER BY created_at DESC, id DESC LIMIT ${filter.limit}`,
+            "list inbound messages"
+          ))
+        const page = pages.flat().sort(newestFirst).slice(0, filter.limit)
+        if (page.length < filter.limit) return { messages: page.map(toMessage), totalCount: page.length }
+        const counts = yield* Effect.forEach(sources, ({ table, where }) =>
+          sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${table} WHERE ${sql.and([...conditions, ...where])}`.pipe(
             Effect.mapError(storageError("count inbound messages"))
-          ))[0]!.n
-        return { messages: page.map(toMessage), totalCount: total }
+          ))
+        return { messages: page.map(toMessage), totalCount: counts.reduce((n, [row]) => n + row!.n, 0) }
       })
 
     /**
@@ -232,17 +258,20 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
 
     /** Inbound messages after `since` in chronological order: the replies a waiter returns. */
     const inboundAfter = (filter: { readonly conversationId?: string | undefined; readonly from?: string | undefined; readonly since: string }) =>
-      rows(
-        sql`SELECT ${columns} FROM messages WHERE ${
-          sql.and([
-            sql`direction = 'inbound'`,
-            sql`created_at > ${filter.since}`,
-            ...(filter.conversationId === undefined ? [] : [sql`conversation_id = ${filter.conversationId}`]),
-            ...(filter.from === undefined ? [] : [sql`from_address = ${filter.from}`])
-          ])
-        } ORDER BY created_at, id LIMIT 50`,
-        "read replies"
-      ).pipe(Effect.map((r) => r.map(toMessage)))
+      Effect.gen(function*() {
+        const conditions = [
+          sql`direction = 'inbound'`,
+          sql`created_at > ${filter.since}`,
+          ...(filter.conversationId === undefined ? [] : [sql`conversation_id = ${filter.conversationId}`]),
+          ...(filter.from === undefined ? [] : [sql`from_address = ${filter.from}`])
+        ]
+        const pages = yield* Effect.forEach(yield* inboundSources(filter), ({ table, where }) =>
+          rows(
+            sql`SELECT ${columns} FROM ${table} WHERE ${sql.and([...conditions, ...where])} ORDER BY created_at, id LIMIT ${REPLIES_AT_ONCE}`,
+            "read replies"
+          ))
+        return pages.flat().sort(newestFirst).reverse().slice(0, REPLIES_AT_ONCE).map(toMessage)
+      })
 
     /**
      * Full-text search over bodies, once every stored message is indexed: the newest SEARCH_WINDOW matches,

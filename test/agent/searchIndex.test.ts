@@ -4,16 +4,12 @@
  * their index through the migration.
  */
 import { describe, expect, it } from "@effect/vitest"
-import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
-import { migrations } from "../../src/Database.js"
 import { INDEX_DELAY } from "../../src/SearchIndex.js"
-import * as Sqlite from "../../src/Sqlite.js"
 import { TestLayer } from "../../src/TestLayer.js"
-import { alice, messageSid, ours, tempDatabase } from "../unit/support.js"
+import { alice, messageSid, migratedUpTo, ours, tempDatabase } from "../unit/support.js"
 import { callOk, inbound } from "./support.js"
 
 const search = (query: string) => Effect.map(callOk("search_messages", { query }), (r) => r.messages.map((m: any) => m.body as string))
@@ -87,16 +83,8 @@ describe("search index", () => {
   it.scoped("a database from before migration 0004 keeps its messages searchable, and deletes stay consistent", () =>
     Effect.gen(function*() {
       const filename = yield* tempDatabase("store.db")
-      const { "0004_search_backlog": _, ...before0004 } = migrations
       // The older schema, with messages indexed by its per-row trigger.
-      yield* Effect.scoped(Layer.build(Sqlite.layer(filename)).pipe(
-        Effect.flatMap((context) =>
-          Effect.provide(
-            Effect.zipRight(Migrator.make({})({ loader: Migrator.fromRecord(before0004) }), insertDirectly(1, 3)),
-            context
-          )
-        )
-      ))
+      yield* migratedUpTo(filename, "0003_send_log", insertDirectly(1, 3))
 
       yield* Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient

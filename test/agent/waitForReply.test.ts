@@ -100,6 +100,21 @@ describe("wait_for_reply wakes up", () => {
     }).pipe(Effect.provide(TestLayer())))
 })
 
+describe("wait_for_reply for a sender with auto-creation off", () => {
+  it.effect("an unthreaded reply from that sender wakes it", () =>
+    Effect.gen(function*() {
+      const waiter = yield* startWaiting({ from: carol })
+      yield* TestClock.adjust("1 second")
+      yield* inbound(bob, "not the one you wait for")
+      expect(yield* stillWaiting(waiter)).toBe(true)
+      const reply = yield* inbound(carol, "hi, it's Carol")
+      expect(reply.conversationId).toBeNull()
+      const result = yield* joinWithin(waiter)
+      expect(result).toMatchObject({ status: "reply", messages: [{ messageSid: reply.sid, from: carol }] })
+      expect(result.messages).toHaveLength(1)
+    }).pipe(Effect.provide(TestLayer({ autoCreateConversations: false }))))
+})
+
 describe("wait_for_reply times out", () => {
   it.effect("with {status: \"timeout\"} after exactly timeoutSeconds", () =>
     Effect.gen(function*() {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import { Messaging } from "../../src/Messaging.js"
 import type { InboundFilter } from "../../src/MessageStore.js"
 import { TestLayer } from "../../src/TestLayer.js"
-import { alice, bob, callTool, receive, send } from "./support.js"
+import { alice, bob, callTool, messageSid, migratedUpTo, ours, receive, send, tempDatabase } from "./support.js"
 
 const otherNumber = "+15005550007"
 
@@ -67,6 +68,71 @@ describe("get_inbound_messages", () => {
       expect(filtered.totalCount).toBe(3)
       expect((yield* inbound({ limit: 4 })).totalCount).toBe(4)
     }).pipe(Effect.provide(TestLayer())))
+})
+
+describe("get_inbound_messages by sender (through the sender's threads, migration 0005)", () => {
+  it.effect("with auto-creation off, unthreaded and threaded messages are merged newest first and counted together", () =>
+    Effect.gen(function*() {
+      yield* atSecond(1)
+      const loose1 = yield* receive(alice)
+      expect(loose1.conversationId).toBeNull()
+      yield* atSecond(2)
+      yield* Effect.flatMap(Messaging, (m) => m.createConversation([alice, ours], undefined))
+      const threaded = yield* receive(alice)
+      expect(threaded.conversationId).not.toBeNull()
+      yield* atSecond(3)
+      const loose3 = yield* receive(alice, { to: otherNumber })
+      yield* atSecond(4)
+      yield* receive(bob)
+
+      expect(sidsOf(yield* inbound({ from: alice }))).toEqual([loose3.sid, threaded.sid, loose1.sid])
+      const page = yield* inbound({ from: alice, limit: 2 })
+      expect(sidsOf(page)).toEqual([loose3.sid, threaded.sid])
+      expect(page.totalCount).toBe(3)
+      expect(sidsOf(yield* inbound({ from: alice, since: "1970-01-01T00:00:01.000Z" }))).toEqual([loose3.sid, threaded.sid])
+      expect(sidsOf(yield* inbound({ from: alice, to: otherNumber }))).toEqual([loose3.sid])
+    }).pipe(Effect.provide(TestLayer({ autoCreateConversations: false }))))
+
+  it.effect("two messages in the same millisecond keep their stored order across threads", () =>
+    Effect.gen(function*() {
+      yield* atSecond(1)
+      const first = yield* receive(alice, { to: otherNumber })
+      const second = yield* receive(alice)
+      const third = yield* receive(alice, { to: otherNumber })
+      expect(sidsOf(yield* inbound({ from: alice }))).toEqual([third.sid, second.sid, first.sid])
+    }).pipe(Effect.provide(TestLayer())))
+})
+
+describe("migration 0005 (inbound by sender through threads)", () => {
+  it.scoped("an older database's threads list their participants, and its messages are found by sender", () =>
+    Effect.gen(function*() {
+      const filename = yield* tempDatabase("older.db")
+      const at = (second: number) => `2025-01-01T00:00:0${second}.000Z`
+      yield* migratedUpTo(filename, "0004_search_backlog", Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        Effect.all([
+          sql`INSERT INTO conversations (id, participant_key, participants, created_at, last_activity_at)
+              VALUES ('c-alice', ${[alice, ours].sort().join("|")}, ${JSON.stringify([alice, ours].sort())}, ${at(1)}, ${at(2)})`,
+          ...[[1, "c-alice"], [2, null], [3, "c-alice"]].map(([n, thread]) =>
+            sql`INSERT INTO messages (sid, conversation_id, direction, from_address, to_address, body, status, status_rank, created_at, updated_at)
+                VALUES (${messageSid(n as number)}, ${thread}, 'inbound', ${alice}, ${ours}, 'hi', 'received', 4, ${at(n as number)}, ${at(n as number)})`)
+        ])))
+
+      yield* Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        expect(yield* sql`SELECT address, conversation_id FROM conversation_participants ORDER BY address`).toEqual(
+          [alice, ours].sort().map((address) => ({ address, conversation_id: "c-alice" }))
+        )
+        expect(yield* sql`SELECT name FROM sqlite_master WHERE name = 'messages_direction_from'`).toEqual([])
+        const result = yield* inbound({ from: alice, limit: 2 })
+        expect(sidsOf(result)).toEqual([messageSid(3), messageSid(2)])
+        expect(result.totalCount).toBe(3)
+        // A thread created from now on lists its participants (the trigger).
+        const bobs = yield* receive(bob)
+        expect(yield* sql`SELECT address FROM conversation_participants WHERE conversation_id = ${bobs.conversationId} ORDER BY address`).toEqual(
+          [bob, ours].sort().map((address) => ({ address }))
+        )
+      }).pipe(Effect.provide(TestLayer({ databasePath: filename })))
+    }))
 })
 
 /** The same listing through the MCP tool, where arguments are decoded (limit default, `since` normalized). */

@@ -1,17 +1,20 @@
 /** Shared fixtures for the unit and service tests: numbers, inbound messages, database snapshots. */
+import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { expect } from "@effect/vitest"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { migrations } from "../../src/Database.js"
 import type { PhoneNumber } from "../../src/domain/Address.js"
 import * as Bridge from "../../src/mcp/Bridge.js"
 import type { Tool } from "../../src/mcp/Tool.js"
 import { tools } from "../../src/mcp/tools/index.js"
 import { Messaging } from "../../src/Messaging.js"
+import * as Sqlite from "../../src/Sqlite.js"
 import { TEST_PHONE, type TestLayer } from "../../src/TestLayer.js"
 import { TwilioMemory } from "../../src/TwilioMemory.js"
 
@@ -105,3 +108,11 @@ export const tempDatabase = (name: string) =>
     Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "twilio-mcp-"))),
     (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
   ).pipe(Effect.map((dir) => path.join(dir, name)))
+
+/** The database file as an older release left it: migrated up to `last` only, then `setup` run on it. */
+export const migratedUpTo = <E>(filename: string, last: keyof typeof migrations, setup: Effect.Effect<unknown, E, SqlClient.SqlClient>) => {
+  const older = Object.fromEntries(Object.entries(migrations).filter(([name]) => name <= last))
+  return Effect.scoped(Layer.build(Sqlite.layer(filename)).pipe(
+    Effect.flatMap((context) => Effect.provide(Effect.zipRight(Migrator.make({})({ loader: Migrator.fromRecord(older) }), setup), context))
+  ))
+}
