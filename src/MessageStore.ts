@@ -7,6 +7,7 @@ import { attempt, storageError } from "./Database.js"
 import { Direction, Media, type Message, MessageStatus, type NewMessage, statusRank } from "./domain/Message.js"
 import { twilioErrorText } from "./domain/TwilioErrors.js"
 import { SearchIndex } from "./SearchIndex.js"
+import { bestFirst } from "./SearchRanking.js"
 import { Sqlite } from "./Sqlite.js"
 
 const MessageRow = Schema.Struct({
@@ -274,10 +275,10 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       })
 
     /**
-     * Full-text search over bodies, once every stored message is indexed: the newest SEARCH_WINDOW matches,
-     * best first. Ranking every match of a common word (100k of 1M messages) took ~140 ms; FTS5 walks its
-     * matches newest first and stops at the window. The query is matched as words (each term quoted), so
-     * user text can never be an FTS5 syntax error.
+     * Full-text search over bodies, once every stored message is indexed: the newest SEARCH_WINDOW matches
+     * (FTS5 walks its matches newest first and stops there; ranking every match of a common word, 100k of
+     * 1M messages, took ~140 ms), best first by SearchRanking. The query is matched as words (each term
+     * quoted), so user text can never be an FTS5 syntax error.
      */
     const search = (query: {
       readonly text: string
@@ -286,25 +287,32 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       readonly limit: number
     }) => {
       // NUL ends FTS5's query string early ("unterminated string"): a separator, like whitespace.
-      const terms = query.text.split(/[\s\0]+/).filter((t) => t.length > 0).map((t) => `"${t.replaceAll("\"", "\"\"")}"`)
+      const terms = query.text.split(/[\s\0]+/).filter((t) => t.length > 0)
       if (terms.length === 0) return Effect.succeed([] as Array<Message>)
-      const newest = sql`
-        SELECT messages_fts.rowid AS id, messages_fts.rank AS rank
+      const newest = sql<{ id: number; body: string }>`
+        SELECT m.id AS id, m.body AS body
         FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
         WHERE ${
         sql.and([
-          sql`messages_fts MATCH ${terms.join(" ")}`,
+          sql`messages_fts MATCH ${terms.map((t) => `"${t.replaceAll("\"", "\"\"")}"`).join(" ")}`,
           ...(query.from === undefined ? [] : [sql`m.from_address = ${query.from}`]),
           ...(query.conversationId === undefined ? [] : [sql`m.conversation_id = ${query.conversationId}`])
         ])
       }
-        ORDER BY messages_fts.rowid DESC LIMIT ${SEARCH_WINDOW}`
-      return Effect.zipRight(searchIndex.catchUp, rows(
-        sql`SELECT ${sql.literal(messageColumns.split(", ").map((c) => `m.${c}`).join(", "))}
-            FROM (${newest}) found JOIN messages m ON m.id = found.id
-            ORDER BY found.rank LIMIT ${query.limit}`,
-        "search messages"
-      )).pipe(Effect.map((r) => r.map(toMessage)))
+        ORDER BY messages_fts.rowid DESC LIMIT ${SEARCH_WINDOW}`.pipe(Effect.mapError(storageError("search messages")))
+      return Effect.zipRight(searchIndex.catchUp, newest).pipe(
+        Effect.flatMap((found) => {
+          const best = bestFirst(terms, found).slice(0, query.limit).map((f) => f.id)
+          if (best.length === 0) return Effect.succeed([] as Array<Message>)
+          return Effect.map(rows(sql`SELECT ${columns} FROM messages WHERE ${sql.in("id", best)}`, "search messages"), (r) => {
+            const byId = new Map(r.map((row) => [row.id, row]))
+            return best.flatMap((id) => {
+              const row = byId.get(id)
+              return row === undefined ? [] : [toMessage(row)]
+            })
+          })
+        })
+      )
     }
 
     /** When the newest inbound message was stored: where catching up with Twilio starts. */

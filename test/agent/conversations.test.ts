@@ -139,6 +139,30 @@ describe("search_messages", () => {
       expect(result.structuredContent).toEqual({ messages: expect.any(Array) })
     }).pipe(Effect.provide(TestLayer())))
 
+  it.effect("best first (bm25's term frequency and length): short messages and repeats rank higher; ties newest first", () =>
+    Effect.gen(function*() {
+      yield* inbound(alice, "refund please, the refund for order 7 never came, I want my refund")
+      yield* later
+      yield* inbound(bob, "Refund?")
+      yield* later
+      yield* inbound(alice, "About the order: I asked for a refund last week and still have not heard back from anyone")
+      yield* later
+      yield* inbound(bob, "refund")
+      expect(yield* search({ query: "refund" })).toEqual([
+        "refund",
+        "Refund?",
+        "refund please, the refund for order 7 never came, I want my refund",
+        "About the order: I asked for a refund last week and still have not heard back from anyone"
+      ])
+      // Both words in every result; case, accents and punctuation folded as the index folds them.
+      for (const query of ["order: refund", "ORDER réfund"]) {
+        expect(yield* search({ query })).toEqual([
+          "refund please, the refund for order 7 never came, I want my refund",
+          "About the order: I asked for a refund last week and still have not heard back from anyone"
+        ])
+      }
+    }).pipe(Effect.provide(TestLayer())))
+
   it.effect("syntax characters are matched as text, not as operators", () =>
     Effect.gen(function*() {
       yield* inbound(alice, "Sure, noon works")
