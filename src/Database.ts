@@ -12,7 +12,7 @@ import init from "./migrations/0001_init.js"
 import agentFeatures from "./migrations/0002_agent_features.js"
 import sendLog from "./migrations/0003_send_log.js"
 import searchBacklog from "./migrations/0004_search_backlog.js"
-import senderViaThreads from "./migrations/0005_sender_via_threads.js"
+import inboundSenders from "./migrations/0005_inbound_senders.js"
 import * as Sqlite from "./Sqlite.js"
 
 export const migrations = {
@@ -20,7 +20,7 @@ export const migrations = {
   "0002_agent_features": agentFeatures,
   "0003_send_log": sendLog,
   "0004_search_backlog": searchBacklog,
-  "0005_sender_via_threads": senderViaThreads
+  "0005_inbound_senders": inboundSenders
 }
 
 const pathAdvice = "Point DATABASE_PATH at a writable file; relative paths resolve against the project folder."

@@ -168,13 +168,13 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
 
     /**
      * Where inbound messages matching `filter` are read from, each in (created_at, id) order by an index.
-     * By sender there is no index (migration 0005): the sender's threads, each through the thread index, and
-     * the unthreaded messages (auto-creation off) through their own; the pages are then merged.
+     * By sender there is no index (migration 0005): the threads the sender has written in, each through the
+     * thread index, and the unthreaded messages (auto-creation off) through their own; the pages are merged.
      */
     const inboundSources = (filter: { readonly from?: string | undefined; readonly conversationId?: string | undefined }) =>
       filter.from === undefined || filter.conversationId !== undefined
         ? Effect.succeed([{ table: sql`messages`, where: [] as Array<Statement.Fragment> }])
-        : sql<{ id: string }>`SELECT conversation_id AS id FROM conversation_participants WHERE address = ${filter.from}`.pipe(
+        : sql<{ id: string }>`SELECT conversation_id AS id FROM inbound_senders WHERE from_address = ${filter.from}`.pipe(
           Effect.mapError(storageError("find the sender's threads")),
           Effect.map((threads) => [
             ...threads.map((t) => ({ table: sql`messages INDEXED BY messages_conversation`, where: [sql`conversation_id = ${t.id}`] })),

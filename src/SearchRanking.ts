@@ -11,11 +11,15 @@ const K1 = 1.2
 const B = 0.75
 
 /**
- * Words as FTS5's default tokenizer (unicode61) cuts them: runs of letters and digits, case and (Latin)
- * diacritics folded.
+ * Words as FTS5's default tokenizer (unicode61, remove_diacritics 1) cuts them: runs of letters, digits and
+ * private-use characters, case folded, diacritics removed from Latin letters only (й, ガ stay as they are).
+ * Symbols such as ™ or № separate words, as there.
  */
 export const words = (text: string): ReadonlyArray<string> =>
-  text.normalize("NFKD").replace(/\p{M}+/gu, "").toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 0)
+  text.normalize("NFD").replace(LATIN_DIACRITICS, "$1").normalize("NFC").toLowerCase().split(/[^\p{L}\p{N}\p{Co}]+/u)
+    .filter((w) => w.length > 0)
+
+const LATIN_DIACRITICS = /(\p{Script=Latin})[\u0300-\u036f]+/gu
 
 /** How often `phrase` (consecutive words) occurs in `text`. */
 const occurrences = (text: ReadonlyArray<string>, phrase: ReadonlyArray<string>) => {

@@ -77,9 +77,10 @@ export const startWebhookThread = (options: {
     let started = false
     let exited = false
     let drained: (() => void) | undefined
-    /** Asks the thread to drain; resolves when it has, when it is gone, or past the drain bound. */
+    let draining: Promise<void> | undefined
+    /** Asks the thread to drain (once); resolves when it has, when it is gone, or past the drain bound. */
     const drain = () =>
-      new Promise<void>((resolve) => {
+      draining ??= new Promise<void>((resolve) => {
         if (exited) return resolve()
         // The thread bounds its own drain; this bounds a thread that stopped answering.
         const timer = setTimeout(() => void worker.terminate(), DRAIN_TIMEOUT_MS + 2_000)

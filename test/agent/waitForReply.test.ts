@@ -106,6 +106,7 @@ describe("wait_for_reply for a sender with auto-creation off", () => {
       const waiter = yield* startWaiting({ from: carol })
       yield* TestClock.adjust("1 second")
       yield* inbound(bob, "not the one you wait for")
+      yield* TestClock.adjust("1 second")
       expect(yield* stillWaiting(waiter)).toBe(true)
       const reply = yield* inbound(carol, "hi, it's Carol")
       expect(reply.conversationId).toBeNull()

@@ -70,7 +70,7 @@ describe("get_inbound_messages", () => {
     }).pipe(Effect.provide(TestLayer())))
 })
 
-describe("get_inbound_messages by sender (through the sender's threads, migration 0005)", () => {
+describe("get_inbound_messages by sender (through the threads the sender wrote in, migration 0005)", () => {
   it.effect("with auto-creation off, unthreaded and threaded messages are merged newest first and counted together", () =>
     Effect.gen(function*() {
       yield* atSecond(1)
@@ -103,8 +103,8 @@ describe("get_inbound_messages by sender (through the sender's threads, migratio
     }).pipe(Effect.provide(TestLayer())))
 })
 
-describe("migration 0005 (inbound by sender through threads)", () => {
-  it.scoped("an older database's threads list their participants, and its messages are found by sender", () =>
+describe("migration 0005 (inbound by sender through the threads they wrote in)", () => {
+  it.scoped("an older database's senders are listed with their threads, and its messages are found by sender", () =>
     Effect.gen(function*() {
       const filename = yield* tempDatabase("older.db")
       const at = (second: number) => `2025-01-01T00:00:0${second}.000Z`
@@ -112,27 +112,41 @@ describe("migration 0005 (inbound by sender through threads)", () => {
         Effect.all([
           sql`INSERT INTO conversations (id, participant_key, participants, created_at, last_activity_at)
               VALUES ('c-alice', ${[alice, ours].sort().join("|")}, ${JSON.stringify([alice, ours].sort())}, ${at(1)}, ${at(2)})`,
-          ...[[1, "c-alice"], [2, null], [3, "c-alice"]].map(([n, thread]) =>
-            sql`INSERT INTO messages (sid, conversation_id, direction, from_address, to_address, body, status, status_rank, created_at, updated_at)
-                VALUES (${messageSid(n as number)}, ${thread}, 'inbound', ${alice}, ${ours}, 'hi', 'received', 4, ${at(n as number)}, ${at(n as number)})`)
+          ...([[1, "c-alice", "inbound"], [2, null, "inbound"], [3, "c-alice", "inbound"], [4, "c-alice", "outbound"]] as const).map(
+            ([n, thread, direction]) =>
+              sql`INSERT INTO messages (sid, conversation_id, direction, from_address, to_address, body, status, status_rank, created_at, updated_at)
+                  VALUES (${messageSid(n)}, ${thread}, ${direction}, ${direction === "inbound" ? alice : ours}, ${direction === "inbound" ? ours : alice},
+                    'hi', 'received', 4, ${at(n)}, ${at(n)})`
+          )
         ])))
 
       yield* Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
-        expect(yield* sql`SELECT address, conversation_id FROM conversation_participants ORDER BY address`).toEqual(
-          [alice, ours].sort().map((address) => ({ address, conversation_id: "c-alice" }))
-        )
+        expect(yield* sql`SELECT from_address, conversation_id FROM inbound_senders`).toEqual([{ from_address: alice, conversation_id: "c-alice" }])
         expect(yield* sql`SELECT name FROM sqlite_master WHERE name = 'messages_direction_from'`).toEqual([])
         const result = yield* inbound({ from: alice, limit: 2 })
         expect(sidsOf(result)).toEqual([messageSid(3), messageSid(2)])
         expect(result.totalCount).toBe(3)
-        // A thread created from now on lists its participants (the trigger).
+        // From now on the trigger lists a sender with a thread at its first message there, once.
         const bobs = yield* receive(bob)
-        expect(yield* sql`SELECT address FROM conversation_participants WHERE conversation_id = ${bobs.conversationId} ORDER BY address`).toEqual(
-          [bob, ours].sort().map((address) => ({ address }))
-        )
+        yield* receive(bob)
+        expect(yield* sql`SELECT from_address FROM inbound_senders WHERE conversation_id = ${bobs.conversationId}`).toEqual([{ from_address: bob }])
       }).pipe(Effect.provide(TestLayer({ databasePath: filename })))
     }))
+})
+
+describe("by sender, only threads the sender wrote in are read", () => {
+  it.effect("a group thread the sender is in, and our own number (in every thread), list nothing extra", () =>
+    Effect.gen(function*() {
+      yield* Effect.flatMap(Messaging, (m) => m.createConversation([alice, bob, ours], undefined))
+      const fromAlice = yield* receive(alice)
+      yield* send(bob)
+      const sql = yield* SqlClient.SqlClient
+      expect(yield* sql`SELECT conversation_id FROM inbound_senders WHERE from_address = ${alice}`).toEqual([{ conversation_id: fromAlice.conversationId }])
+      expect(yield* sql`SELECT COUNT(*) AS n FROM inbound_senders WHERE from_address = ${ours}`).toEqual([{ n: 0 }])
+      expect(sidsOf(yield* inbound({ from: alice }))).toEqual([fromAlice.sid])
+      expect(yield* inbound({ from: ours })).toEqual({ messages: [], totalCount: 0 })
+    }).pipe(Effect.provide(TestLayer())))
 })
 
 /** The same listing through the MCP tool, where arguments are decoded (limit default, `since` normalized). */
