@@ -166,6 +166,9 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
         Effect.map((r) => Option.map(Option.fromNullable(r[0]), toMessage))
       )
 
+    /** A table (with the index to read it by) and the condition that picks its part of the messages. */
+    type Source = { readonly table: Statement.Fragment; readonly where: Statement.Fragment }
+
     /**
      * Where inbound messages matching `filter` are read from, each in (created_at, id) order by an index.
      * By sender there is no index (migration 0005): the threads the sender has written in, each through the
@@ -173,14 +176,38 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
      */
     const inboundSources = (filter: { readonly from?: string | undefined; readonly conversationId?: string | undefined }) =>
       filter.from === undefined || filter.conversationId !== undefined
-        ? Effect.succeed([{ table: sql`messages`, where: [] as Array<Statement.Fragment> }])
+        ? Effect.succeed<ReadonlyArray<Source>>([{ table: sql`messages`, where: sql`TRUE` }])
         : sql<{ id: string }>`SELECT conversation_id AS id FROM inbound_senders WHERE from_address = ${filter.from}`.pipe(
           Effect.mapError(storageError("find the sender's threads")),
           Effect.map((threads) => [
-            ...threads.map((t) => ({ table: sql`messages INDEXED BY messages_conversation`, where: [sql`conversation_id = ${t.id}`] })),
-            { table: sql`messages INDEXED BY messages_unthreaded_from`, where: [sql`conversation_id IS NULL`] }
+            ...threads.map((t): Source => ({ table: sql`messages INDEXED BY messages_conversation`, where: sql`conversation_id = ${t.id}` })),
+            { table: sql`messages INDEXED BY messages_unthreaded_from`, where: sql`conversation_id IS NULL` }
           ])
         )
+
+    /**
+     * The first `limit` inbound messages matching `conditions`, newest or oldest first: a page from each
+     * source, merged.
+     */
+    const inboundPage = (
+      sources: ReadonlyArray<Source>,
+      conditions: ReadonlyArray<Statement.Fragment>,
+      order: "newest" | "oldest",
+      limit: number,
+      operation: string
+    ) =>
+      Effect.map(
+        Effect.forEach(sources, ({ table, where }) =>
+          rows(
+            sql`SELECT ${columns} FROM ${table} WHERE ${sql.and([...conditions, where])}
+                ORDER BY ${order === "newest" ? sql`created_at DESC, id DESC` : sql`created_at, id`} LIMIT ${limit}`,
+            operation
+          )),
+        (pages) => {
+          const merged = pages.flat().sort(newestFirst)
+          return (order === "newest" ? merged : merged.reverse()).slice(0, limit)
+        }
+      )
 
     /** Inbound messages, newest first, and how many match in all. */
     const listInbound = (filter: InboundFilter) =>
@@ -193,15 +220,10 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
           ...(filter.since === undefined ? [] : [sql`created_at > ${filter.since}`])
         ]
         const sources = yield* inboundSources(filter)
-        const pages = yield* Effect.forEach(sources, ({ table, where }) =>
-          rows(
-            sql`SELECT ${columns} FROM ${table} WHERE ${sql.and([...conditions, ...where])} ORDER BY created_at DESC, id DESC LIMIT ${filter.limit}`,
-            "list inbound messages"
-          ))
-        const page = pages.flat().sort(newestFirst).slice(0, filter.limit)
+        const page = yield* inboundPage(sources, conditions, "newest", filter.limit, "list inbound messages")
         if (page.length < filter.limit) return { messages: page.map(toMessage), totalCount: page.length }
         const counts = yield* Effect.forEach(sources, ({ table, where }) =>
-          sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${table} WHERE ${sql.and([...conditions, ...where])}`.pipe(
+          sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${table} WHERE ${sql.and([...conditions, where])}`.pipe(
             Effect.mapError(storageError("count inbound messages"))
           ))
         return { messages: page.map(toMessage), totalCount: counts.reduce((n, [row]) => n + row!.n, 0) }
@@ -266,12 +288,8 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
           ...(filter.conversationId === undefined ? [] : [sql`conversation_id = ${filter.conversationId}`]),
           ...(filter.from === undefined ? [] : [sql`from_address = ${filter.from}`])
         ]
-        const pages = yield* Effect.forEach(yield* inboundSources(filter), ({ table, where }) =>
-          rows(
-            sql`SELECT ${columns} FROM ${table} WHERE ${sql.and([...conditions, ...where])} ORDER BY created_at, id LIMIT ${REPLIES_AT_ONCE}`,
-            "read replies"
-          ))
-        return pages.flat().sort(newestFirst).reverse().slice(0, REPLIES_AT_ONCE).map(toMessage)
+        const page = yield* inboundPage(yield* inboundSources(filter), conditions, "oldest", REPLIES_AT_ONCE, "read replies")
+        return page.map(toMessage)
       })
 
     /**

@@ -34,6 +34,17 @@ const startWaiting = (input: WaitInput) => Effect.fork(awaitReply(input))
 
 const stillWaiting = <A, E>(fiber: Fiber.Fiber<A, E>) => Effect.map(Fiber.poll(fiber), Option.isNone)
 
+/** A wait for Carol: Bob's text does not end it, Carol's does. Her reply and the wait's result. */
+const carolAfterBob = Effect.gen(function*() {
+  const waiter = yield* startWaiting({ from: carol })
+  yield* TestClock.adjust("1 second")
+  yield* inbound(bob, "not the one you wait for")
+  yield* TestClock.adjust("1 second")
+  expect(yield* stillWaiting(waiter)).toBe(true)
+  const reply = yield* inbound(carol, "hi, it's Carol")
+  return { reply, result: yield* joinWithin(waiter) }
+})
+
 const dirs: Array<string> = []
 afterAll(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })))
 
@@ -87,14 +98,7 @@ describe("wait_for_reply wakes up", () => {
 
   it.effect("for `from` with no thread yet: only that sender's text, in the thread it creates", () =>
     Effect.gen(function*() {
-      const waiter = yield* startWaiting({ from: carol })
-      yield* TestClock.adjust("1 second")
-      yield* inbound(bob, "not the one you wait for")
-      yield* TestClock.adjust("1 second")
-      expect(yield* stillWaiting(waiter)).toBe(true)
-
-      const reply = yield* inbound(carol, "hi, it's Carol")
-      const result = yield* joinWithin(waiter)
+      const { reply, result } = yield* carolAfterBob
       expect(result).toMatchObject({ status: "reply", conversationId: reply.conversationId, messages: [{ messageSid: reply.sid, from: carol }] })
       expect(result.messages).toHaveLength(1)
     }).pipe(Effect.provide(TestLayer())))
@@ -103,14 +107,8 @@ describe("wait_for_reply wakes up", () => {
 describe("wait_for_reply for a sender with auto-creation off", () => {
   it.effect("an unthreaded reply from that sender wakes it", () =>
     Effect.gen(function*() {
-      const waiter = yield* startWaiting({ from: carol })
-      yield* TestClock.adjust("1 second")
-      yield* inbound(bob, "not the one you wait for")
-      yield* TestClock.adjust("1 second")
-      expect(yield* stillWaiting(waiter)).toBe(true)
-      const reply = yield* inbound(carol, "hi, it's Carol")
+      const { reply, result } = yield* carolAfterBob
       expect(reply.conversationId).toBeNull()
-      const result = yield* joinWithin(waiter)
       expect(result).toMatchObject({ status: "reply", messages: [{ messageSid: reply.sid, from: carol }] })
       expect(result.messages).toHaveLength(1)
     }).pipe(Effect.provide(TestLayer({ autoCreateConversations: false }))))
