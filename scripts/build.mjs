@@ -58,7 +58,7 @@ const loadOnFirstUse = {
 }
 
 await build({
-  entryPoints: { index: "src/main.ts", "webhook-thread": "src/webhookThread.ts" },
+  entryPoints: { index: "src/main.ts" },
   outdir: "dist",
   bundle: true,
   platform: "node",

@@ -1,20 +1,16 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import * as Cause from "effect/Cause"
-import type * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Runtime from "effect/Runtime"
-import { appLayer, type AppServices } from "./AppLayer.js"
-import { CatchUp } from "./CatchUp.js"
-import { type AppConfigShape, loadConfig } from "./Config.js"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import { appLayer, catchUpOnStart } from "./App.js"
+import { type AppConfigShape, loadConfig } from "./config/AppConfig.js"
+import { loggingLayer } from "./config/Logging.js"
 import { WebhookServer } from "./http/WebhookServer.js"
-import { loggingLayer } from "./Logging.js"
-import { SetupCheck } from "./SetupCheck.js"
-import { makeServer, type Run } from "./mcp/Bridge.js"
-import type { Progress } from "./mcp/Progress.js"
+import { makeServer } from "./mcp/Bridge.js"
 import { sandboxTools, tools } from "./mcp/tools/index.js"
+import { SetupCheck } from "./messaging/SetupCheck.js"
 
 const usage = `Usage: twilio-mcp [command] [--sandbox]
 
@@ -42,40 +38,42 @@ const stdinClosed = Effect.async<void>((resume) => {
 })
 
 /**
- * MCP over stdio, answering `initialize` and `tools/list` at once while the database opens in the
- * background; tool calls wait for it. Then the webhook server, sharing the port if another process has it.
+ * MCP over stdio beside the webhook server. The MCP server answers `initialize` and `tools/list` at once;
+ * the services (database, webhook server, catch-up) are built by the runtime right after, and tool calls
+ * wait for them. Ends when stdin closes, draining the webhook server and closing the database.
  */
 const serveMcp = (config: AppConfigShape) =>
   Effect.gen(function*() {
-    const scope = yield* Effect.scope
-    const services = yield* Deferred.make<Context.Context<AppServices>, unknown>()
-    yield* Layer.buildWithScope(appLayer(config), scope).pipe(Effect.intoDeferred(services), Effect.forkScoped)
-
-    const runtime = yield* Effect.runtime<never>()
-    const run: Run<AppServices | Progress> = (effect, signal) =>
-      Runtime.runPromiseExit(runtime)(
-        Effect.flatMap(Effect.orDie(Deferred.await(services)), (context) => Effect.provide(effect, context)),
-        { signal }
-      )
-    const server = makeServer(config.sandbox ? sandboxTools : tools, run)
+    const runtime = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        ManagedRuntime.make(
+          Layer.mergeAll(WebhookServer.layer({ portTaken: "share" }), catchUpOnStart).pipe(
+            Layer.provideMerge(appLayer(config)),
+            Layer.provide(loggingLayer(config.logLevel))
+          )
+        )
+      ),
+      (runtime) => runtime.disposeEffect
+    )
+    const server = makeServer(config.sandbox ? sandboxTools : tools, (effect, signal) => runtime.runPromiseExit(effect, { signal }))
     yield* Effect.acquireRelease(
       Effect.promise(() => server.connect(new StdioServerTransport())),
       () => Effect.promise(() => server.close())
     )
-
-    const context = yield* Deferred.await(services)
-    yield* Layer.buildWithScope(WebhookServer.layer({ portTaken: "share" }), scope).pipe(Effect.provide(context))
+    yield* runtime.runtimeEffect
     yield* Effect.logInfo(`twilio-mcp ready${config.sandbox ? " (sandbox: in-memory Twilio)" : ""}; database ${config.databasePath}`)
-    if (!config.sandbox) yield* Effect.forkScoped(catchUp.pipe(Effect.provide(context)))
     yield* stdinClosed
     yield* Effect.logInfo("stdin closed: shutting down")
   }).pipe(Effect.scoped)
 
-/** Messages and statuses that arrived while no webhook server was reachable; a failure is only logged. */
-const catchUp = Effect.flatMap(CatchUp, (c) => c.sync(24)).pipe(
-  Effect.tap((r) => Effect.logInfo(`catch-up: ${r.inboundStored} missed inbound stored, ${r.statusesAdvanced} statuses advanced`)),
-  Effect.catchAll((e) => Effect.logWarning(`catch-up with Twilio failed: ${e.message}`))
-)
+/**
+ * The `webhooks` command: the HTTP server only, until SIGTERM/SIGINT, which drains it. If it cannot serve,
+ * the process exits 1, for the supervisor to restart it.
+ */
+const serveWebhooks = (config: AppConfigShape) =>
+  Layer.launch(
+    Layer.mergeAll(WebhookServer.layer({ portTaken: "fail" }), catchUpOnStart).pipe(Layer.provide(appLayer(config)))
+  )
 
 /** `twilio-mcp check`: one line per check on stdout, exit 1 if any failed. */
 const runCheck = (config: AppConfigShape) =>
@@ -84,26 +82,6 @@ const runCheck = (config: AppConfigShape) =>
     for (const c of report.checks) yield* Effect.sync(() => process.stdout.write(`${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}\n`))
     if (!report.ok) return yield* Effect.fail(new Error("setup check failed"))
   }).pipe(Effect.provide(appLayer(config)))
-
-/**
- * The bundle's webhook thread, next to this file in dist/. Run from source (tsx) there is no bundle: the
- * webhooks are then served on the event loop, as in the MCP process.
- */
-const WEBHOOK_THREAD = import.meta.url.endsWith(".js") ? new URL("./webhook-thread.js", import.meta.url) : undefined
-
-/**
- * The `webhooks` command: the HTTP server only, until SIGTERM/SIGINT, which drains it. HTTP is served on a
- * thread of its own; if that thread dies the process exits 1, for the supervisor to restart it.
- */
-const serveWebhooks = (config: AppConfigShape) =>
-  Effect.gen(function*() {
-    const server = yield* WebhookServer
-    if (!config.sandbox) yield* Effect.forkScoped(catchUp)
-    return yield* server.failure
-  }).pipe(
-    Effect.provide(WebhookServer.layer({ portTaken: "fail", thread: WEBHOOK_THREAD }).pipe(Layer.provideMerge(appLayer(config)))),
-    Effect.scoped
-  )
 
 const main = Effect.gen(function*() {
   const args = process.argv.slice(2)

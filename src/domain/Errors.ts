@@ -117,3 +117,15 @@ export class SendInProgress extends Schema.TaggedError<SendInProgress>()("SendIn
       "it is in progress, or its process stopped mid-send. Check get_conversation_thread before sending with a new key."
   }
 }
+
+/** better-sqlite3, a native addon, cannot be loaded: built for another Node.js version or platform, or missing. */
+export class SqliteDriverUnavailable extends Schema.TaggedError<SqliteDriverUnavailable>()("SqliteDriverUnavailable", {
+  reason: Schema.String
+}) {
+  override get message() {
+    return `The SQLite driver (better-sqlite3, a native addon) could not be loaded: ${this.reason}\n` +
+      "It is built for one Node.js version and platform, so this usually follows a Node.js upgrade. Rebuild it with " +
+      "`npm rebuild better-sqlite3` in the folder where twilio-mcp is installed; under npx, clear the npx cache " +
+      "(`rm -rf ~/.npm/_npx`, or `npx clear-npx-cache`) and start again. Your database file is not affected."
+  }
+}

@@ -1,7 +1,5 @@
 import * as ParseResult from "effect/ParseResult"
-
-/** Quoted values and unknown keys are the caller's input: cut, so a huge argument gives a short error. */
-const clip = (text: string, max = 200) => (text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text)
+import { clip } from "./Text.js"
 
 /** "to: must be an E.164 phone number…; message: is missing", the shape a model can fix in one go. */
 export const formatParseError = (error: ParseResult.ParseError): string =>

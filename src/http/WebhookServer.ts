@@ -1,108 +1,129 @@
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
-import * as FiberRefs from "effect/FiberRefs"
 import * as Layer from "effect/Layer"
-import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
-import * as Runtime from "effect/Runtime"
-import { AppConfig } from "../Config.js"
-import { ping } from "../Database.js"
-import { SERVER_VERSION } from "../mcp/Bridge.js"
-import { Messaging } from "../Messaging.js"
-import { createServer, drain, listen, type Serving } from "./Listener.js"
-import { makeWebhookRoutes, type WebhookBackend } from "./WebhookRouter.js"
-import { startWebhookThread } from "./WebhookThread.js"
+import * as Schema from "effect/Schema"
+import * as http from "node:http"
+import { AppConfig } from "../config/AppConfig.js"
+import { WebhookRoutesLive } from "./WebhookRoutes.js"
+
+/** How long in-flight webhooks get to finish on shutdown before their connections are cut. */
+export const DRAIN_TIMEOUT = Duration.seconds(10)
+
+/** The server could not listen on WEBHOOK_HOST:WEBHOOK_PORT; `code` is Node's (EADDRINUSE, EACCES…). */
+export class CannotListen extends Schema.TaggedError<CannotListen>()("CannotListen", {
+  host: Schema.String,
+  port: Schema.Number,
+  code: Schema.String
+}) {
+  override get message() {
+    return `cannot listen on ${this.host}:${this.port}: ${this.code}`
+  }
+}
+
+/**
+ * Node's server under the platform's: its timeouts, and the drain on shutdown, are set on it directly.
+ * `open` lets requests through to the routes.
+ */
+class NodeServer extends Context.Tag("twilio-mcp/NodeServer")<NodeServer, { readonly server: http.Server; readonly open: () => void }>() {}
+
+/**
+ * Twilio gives up on a webhook after 15 s. Node checks these timeouts every `connectionsCheckingInterval`
+ * (30 s by default, so a 10 s bound fired after up to 40 s): every second here.
+ *
+ * The platform listens as its server layer is built and hooks the routes in later; a request arriving in
+ * between (a restart under load) would find no listener and hang. Until `open`, requests are held, then
+ * handed to the routes.
+ */
+const nodeServer = Layer.sync(NodeServer, () => {
+  const server = http.createServer({ requestTimeout: 15_000, headersTimeout: 10_000, connectionsCheckingInterval: 1_000 })
+  const held: Array<readonly [http.IncomingMessage, http.ServerResponse]> = []
+  const hold = (request: http.IncomingMessage, response: http.ServerResponse) => void held.push([request, response])
+  server.on("request", hold)
+  const open = () => {
+    server.off("request", hold)
+    for (const [request, response] of held.splice(0)) server.emit("request", request, response)
+  }
+  return { server, open }
+})
+
+/**
+ * Shutdown: stop accepting, let in-flight requests finish (connections that turn idle are closed as they
+ * do), and cut what remains after DRAIN_TIMEOUT. Added after the routes are served, so it runs before the
+ * platform unhooks them: requests in flight are still answered.
+ */
+const drainOnShutdown = Layer.scopedDiscard(Effect.flatMap(NodeServer, ({ server }) =>
+  Effect.addFinalizer(() =>
+    Effect.async<void>((resume) => {
+      if (!server.listening) return resume(Effect.void)
+      const idle = setInterval(() => server.closeIdleConnections(), 50)
+      const cut = setTimeout(() => server.closeAllConnections(), Duration.toMillis(DRAIN_TIMEOUT))
+      server.close(() => {
+        clearInterval(idle)
+        clearTimeout(cut)
+        resume(Effect.void)
+      })
+      server.closeIdleConnections()
+    })
+  )))
+
+const listening = Layer.unwrapEffect(Effect.gen(function*() {
+  const { server } = yield* NodeServer
+  const { webhookHost: host, webhookPort: port } = yield* AppConfig
+  return NodeHttpServer.layer(() => server, { host, port }).pipe(
+    Layer.catchAll((e) => {
+      const code = (e.cause as NodeJS.ErrnoException | undefined)?.code
+      return Layer.fail(new CannotListen({ host, port, code: code ?? String(e.cause) }))
+    })
+  )
+}))
 
 export interface WebhookServerShape {
   /** Where it listens; none when another process already holds WEBHOOK_PORT. */
   readonly address: Option.Option<{ readonly host: string; readonly port: number }>
-  /** Fails if the server stops by itself (its thread died); never completes otherwise. */
-  readonly failure: Effect.Effect<never, Error>
 }
-
-/** The routes' backend on this thread: Messaging's webhook writes, the health check, the log. */
-const backend = Effect.gen(function*() {
-  const messaging = yield* Messaging
-  const runtime = yield* Effect.runtime<SqlClient.SqlClient>()
-  const run = Runtime.runFork(runtime)
-  const startedAt = Date.now()
-  const unavailable = { status: 503, body: { status: "unavailable", version: SERVER_VERSION, database: "unavailable" } }
-  const checkHealth = Effect.matchEffect(ping, {
-    // The cause goes to the log, not to whoever asks the public endpoint.
-    onFailure: (e) => Effect.as(Effect.logError(`health check failed: ${e.message}`), unavailable),
-    onSuccess: () =>
-      Effect.sync(() => ({
-        status: 200,
-        body: { status: "ok", version: SERVER_VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), database: "ok" }
-      }))
-  })
-  return {
-    inbound: messaging.webhooks.inbound,
-    status: messaging.webhooks.status,
-    health: (answer) =>
-      Runtime.runCallback(runtime)(checkHealth, {
-        onExit: (exit) => {
-          const { body, status } = exit._tag === "Success" ? exit.value : unavailable
-          answer(status, body)
-        }
-      }),
-    log: (level, message) => run(Effect.logWithLevel(LogLevel.fromLiteral(level), message)),
-    debug: LogLevel.greaterThanEqual(LogLevel.Debug, FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentMinimumLogLevel))
-  } satisfies WebhookBackend
-})
 
 export class WebhookServer extends Context.Tag("twilio-mcp/WebhookServer")<WebhookServer, WebhookServerShape>() {
   /**
-   * Serves the webhook routes on WEBHOOK_HOST:WEBHOOK_PORT. With `portTaken: "share"` (the MCP process) a
-   * port held by another process is not an error: that process receives the webhooks into the shared
-   * database and this one keeps serving tools. The `webhooks` command uses "fail", and `thread`: the entry
-   * of the webhook thread (WebhookThread.ts), where HTTP is served beside this thread's database writes.
-   * The MCP process serves on its own event loop: one user's traffic, and no second thread's memory.
+   * The webhook routes served on WEBHOOK_HOST:WEBHOOK_PORT by @effect/platform's HTTP server. With
+   * `portTaken: "share"` (the MCP process) a port held by another process is not an error: that process
+   * receives the webhooks into the shared database and this one keeps serving tools. The `webhooks` command
+   * uses "fail": its supervisor should hear about it.
    */
-  static readonly layer = (options: { readonly portTaken: "share" | "fail"; readonly thread?: URL | string | undefined }) =>
-    Layer.scoped(
+  static readonly layer = (options: { readonly portTaken: "share" | "fail" }) => {
+    // Built once the routes are hooked in.
+    const ready = Layer.effect(
       WebhookServer,
       Effect.gen(function*() {
-        const config = yield* AppConfig
-        const routesBackend = yield* backend
-        const settings = { authToken: Redacted.value(config.authToken), webhookBaseUrl: config.webhookBaseUrl, accountSid: config.accountSid }
-        const died = yield* Deferred.make<never, Error>()
-        const serve = (signal: AbortSignal): Promise<Serving> => {
-          if (options.thread !== undefined) {
-            return startWebhookThread({
-              entry: options.thread,
-              thread: { settings, host: config.webhookHost, port: config.webhookPort, debug: routesBackend.debug },
-              backend: routesBackend,
-              onDied: (error) => Deferred.unsafeDone(died, Effect.fail(error)),
-              signal
-            })
-          }
-          return import("twilio/lib/webhooks/webhooks.js").then(async ({ validateRequest }) => {
-            const server = createServer(makeWebhookRoutes({ settings, backend: routesBackend, validate: validateRequest }))
-            return { address: await listen(server, config.webhookPort, config.webhookHost), drain: () => drain(server) }
-          })
-        }
-        const served = yield* Effect.tryPromise({ try: serve, catch: (error) => error as NodeJS.ErrnoException })
-          .pipe(Effect.map(Option.some), Effect.catchAll((error) =>
-            error.code === "EADDRINUSE" && options.portTaken === "share"
-              ? Effect.succeedNone
-              : Effect.fail(error.code === undefined ? error : new Error(`cannot listen on ${config.webhookHost}:${config.webhookPort}: ${error.code}`))
-          ))
-        if (Option.isNone(served)) {
-          yield* Effect.logWarning(
-            `webhook port ${config.webhookPort} is in use (another twilio-mcp process?): this process serves MCP tools only; ` +
-              "webhooks go to the process that holds the port and share the same database."
-          )
-          return { address: Option.none(), failure: Effect.never }
-        }
-        const { address, drain: drainServer } = served.value
-        yield* Effect.addFinalizer(() => Effect.promise(drainServer))
-        yield* Effect.logInfo(`webhooks listening on http://${address.address}:${address.port}${options.thread === undefined ? "" : " (own thread)"}`)
-        return { address: Option.some({ host: address.address, port: address.port }), failure: Deferred.await(died) }
+        const server = yield* HttpServer.HttpServer
+        ;(yield* NodeServer).open()
+        const where = server.address._tag === "TcpAddress" ? server.address : { hostname: "unix", port: 0 }
+        yield* Effect.logInfo(`webhooks listening on http://${where.hostname}:${where.port}`)
+        return { address: Option.some({ host: where.hostname, port: where.port }) }
       })
     )
+    const served = HttpLayerRouter.serve(WebhookRoutesLive, { disableLogger: true, disableListenLog: true })
+    return Layer.provide(ready, Layer.provide(drainOnShutdown, served)).pipe(
+      Layer.provide(listening),
+      Layer.provide(nodeServer),
+      Layer.catchAll((error) =>
+        error._tag === "CannotListen" && error.code === "EADDRINUSE" && options.portTaken === "share"
+          ? Layer.effect(
+            WebhookServer,
+            Effect.as(
+              Effect.logWarning(
+                `webhook port ${error.port} is in use (another twilio-mcp process?): this process serves MCP tools only; ` +
+                  "webhooks go to the process that holds the port and share the same database."
+              ),
+              { address: Option.none() }
+            )
+          )
+          : Layer.fail(error)
+      )
+    )
+  }
 }

@@ -3,7 +3,6 @@ import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema } fr
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import packageJson from "../../package.json" with { type: "json" }
 import { formatParseError } from "../domain/ParseErrors.js"
@@ -62,11 +61,11 @@ export const callTool = <R>(tools: ReadonlyArray<Tool<R>>, name: string, args: u
   )
 }
 
-/** Runs an effect for one request; `signal` aborts it when the client cancels. */
-export type Run<R> = <A>(effect: Effect.Effect<A, never, Exclude<R, Progress>>, signal: AbortSignal) => Promise<Exit.Exit<A, never>>
-
-export const runWith = <R>(runtime: Runtime.Runtime<R>): Run<R> => (effect, signal) =>
-  Runtime.runPromiseExit(runtime)(effect, { signal })
+/**
+ * Runs an effect for one request; `signal` aborts it when the client cancels. It fails only when the
+ * services it runs on could not be built (the server is then stopping).
+ */
+export type Run<R> = <A>(effect: Effect.Effect<A, never, Exclude<R, Progress>>, signal: AbortSignal) => Promise<Exit.Exit<A, unknown>>
 
 /**
  * The low-level MCP server (the SDK's `McpServer` only takes zod schemas) answering `tools/list` and
@@ -88,7 +87,10 @@ export const makeServer = <R>(tools: ReadonlyArray<Tool<R>>, run: Run<R>) => {
         ))
     })
     const exit = await run(callTool(tools, request.params.name, request.params.arguments, progress), extra.signal)
-    return Exit.getOrElse(exit, () => failure("The tool call was cancelled."))
+    return Exit.getOrElse(exit, (cause) =>
+      Cause.isInterruptedOnly(cause)
+        ? failure("The tool call was cancelled.")
+        : failure(`The server could not start: ${Cause.squash(cause) instanceof Error ? (Cause.squash(cause) as Error).message : "see its log"}`))
   })
   return server
 }

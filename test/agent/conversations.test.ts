@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
-import { TestLayer } from "../../src/TestLayer.js"
+import { TestLayer } from "../support/TestLayer.js"
 import { alice, bob, carol, ours, send } from "../unit/support.js"
 import { call, callOk, inbound, text } from "./support.js"
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import { TwilioApiError } from "../../src/domain/Errors.js"
-import { TestLayer } from "../../src/TestLayer.js"
+import { TestLayer } from "../support/TestLayer.js"
 import { alice, bob, messageSid, ours } from "../unit/support.js"
 import { callError, callOk, failNext, inbound, refusedSend, sendSms, sentByTwilio } from "./support.js"
 
@@ -92,7 +92,7 @@ describe("Twilio 21610", () => {
         detail: "Attempt to send to unsubscribed recipient"
       })
       yield* failNext(refusal)
-      expect(yield* Effect.flip(sendSms({ to: alice }))).toBe(refusal)
+      expect(yield* Effect.flip(sendSms({ to: alice }))).toEqual(refusal)
 
       // Had the next call reached the fake, it would have been accepted.
       yield* expectOptedOut(alice)

@@ -1,7 +1,7 @@
 /** Segment preview and dry runs (issue 4, item 4), through send_sms as the MCP server runs it. */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { TestLayer } from "../../src/TestLayer.js"
+import { TestLayer } from "../support/TestLayer.js"
 import { alice, bob, ours, send, snapshot } from "../unit/support.js"
 import { callError, callOk, inbound, sentByTwilio } from "./support.js"
 

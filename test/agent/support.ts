@@ -8,16 +8,15 @@ import * as Context from "effect/Context"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import * as TestServices from "effect/TestServices"
-import { makeAppLayer } from "../../src/AppLayer.js"
-import type { AppConfigShape } from "../../src/Config.js"
-import { Twilio, type TwilioError } from "../../src/Twilio.js"
+import type { AppConfigShape } from "../../src/config/AppConfig.js"
+import { Twilio, type TwilioError } from "../../src/twilio/Twilio.js"
 import * as Bridge from "../../src/mcp/Bridge.js"
 import { Progress } from "../../src/mcp/Progress.js"
 import type { Tool } from "../../src/mcp/Tool.js"
 import { sandboxTools } from "../../src/mcp/tools/index.js"
-import { Messaging, type SendInput } from "../../src/Messaging.js"
-import { testConfig, type TestLayer } from "../../src/TestLayer.js"
-import { TwilioMemory } from "../../src/TwilioMemory.js"
+import { Messaging, type SendInput } from "../../src/messaging/Messaging.js"
+import { makeTestLayer, testConfig, type TestLayer } from "../support/TestLayer.js"
+import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
 import { messageSid, ours } from "../unit/support.js"
 
 export type AppServices = Layer.Layer.Success<ReturnType<typeof TestLayer>>
@@ -27,7 +26,7 @@ export type AppServices = Layer.Layer.Success<ReturnType<typeof TestLayer>>
  * really interleave (the in-memory Twilio and SQLite are otherwise synchronous, so fibers run one after another).
  */
 export const AsyncSendLayer = (overrides: Partial<AppConfigShape> = {}) =>
-  makeAppLayer(
+  makeTestLayer(
     testConfig(overrides),
     Layer.map(TwilioMemory.layer, (context) => {
       const twilio = Context.get(context, Twilio)

@@ -16,7 +16,7 @@ import * as TestClock from "effect/TestClock"
 import * as Bridge from "../../src/mcp/Bridge.js"
 import type { Tool } from "../../src/mcp/Tool.js"
 import { sandboxTools, tools } from "../../src/mcp/tools/index.js"
-import { TEST_PHONE, TestLayer } from "../../src/TestLayer.js"
+import { TEST_PHONE, TestLayer } from "../support/TestLayer.js"
 import { alice, bob, snapshot } from "../unit/support.js"
 import { edgeNumbers, edgeStrings, expectReadableError, HUGE, textOf } from "./support.js"
 

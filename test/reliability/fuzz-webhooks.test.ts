@@ -15,9 +15,9 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Schema from "effect/Schema"
 import twilio from "twilio"
-import { InboundForm, StatusForm } from "../../src/http/Forms.js"
-import { MAX_BODY_BYTES } from "../../src/http/WebhookRouter.js"
-import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_PHONE } from "../../src/TestLayer.js"
+import { InboundForm, StatusForm } from "../../src/http/WebhookForms.js"
+import { MAX_BODY_BYTES } from "../../src/http/WebhookRoutes.js"
+import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_PHONE } from "../support/TestLayer.js"
 import {
   ALICE,
   countEvents,

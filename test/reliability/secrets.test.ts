@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { parseConfig, projectRoot } from "../../src/Config.js"
+import { parseConfig, projectRoot } from "../../src/config/AppConfig.js"
 import { ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER } from "../support/Emulator.js"
 import { exitWithin, type ServerProcess, spawnServer, stopAll } from "../support/ServerProcess.js"
 import { type Stack, startStack } from "../support/Stack.js"

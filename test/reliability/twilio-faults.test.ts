@@ -7,11 +7,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Duration from "effect/Duration"
-import { makeAppLayer } from "../../src/AppLayer.js"
 import * as Bridge from "../../src/mcp/Bridge.js"
 import { tools } from "../../src/mcp/tools/index.js"
-import { TEST_PHONE, testConfig } from "../../src/TestLayer.js"
-import { Twilio } from "../../src/Twilio.js"
+import { makeTestLayer, TEST_PHONE, testConfig } from "../support/TestLayer.js"
+import { Twilio } from "../../src/twilio/Twilio.js"
 import { freePort } from "../support/ports.js"
 import { rowCounts } from "../unit/support.js"
 import { expectReadableError, textOf } from "./support.js"
@@ -27,7 +26,7 @@ const unknownSid = `SM${"f".repeat(32)}`
 
 /** The whole service graph on the live Twilio layer, talking to `baseUrl`. */
 const onTwilioAt = (baseUrl: string) =>
-  Effect.provide(makeAppLayer(testConfig({ twilioApiBaseUrl: baseUrl, twilioTimeoutMs: TIMEOUT_MS }), Twilio.live))
+  Effect.provide(makeTestLayer(testConfig({ twilioApiBaseUrl: baseUrl, twilioTimeoutMs: TIMEOUT_MS }), Twilio.live))
 
 /** One tools/call through the bridge, timed: its result must be an isError that came within the bound. */
 const callFailing = (name: string, args: Record<string, unknown>) =>

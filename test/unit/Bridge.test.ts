@@ -7,8 +7,8 @@ import { listTools } from "../../src/mcp/Bridge.js"
 import { toolJsonSchema } from "../../src/mcp/JsonSchema.js"
 import { sandboxTools, tools } from "../../src/mcp/tools/index.js"
 import { TwilioApiError } from "../../src/domain/Errors.js"
-import { TestLayer } from "../../src/TestLayer.js"
-import { TwilioMemory } from "../../src/TwilioMemory.js"
+import { TestLayer } from "../support/TestLayer.js"
+import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
 import { alice, bob, callTool, expectNothingSentOrStored, ours, receive, snapshot } from "./support.js"
 
 type Json = { readonly [key: string]: unknown }

@@ -2,8 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import type { ConversationId } from "../../src/domain/Conversation.js"
-import { Messaging, type ThreadQuery } from "../../src/Messaging.js"
-import { TestLayer } from "../../src/TestLayer.js"
+import { Messaging, type ThreadQuery } from "../../src/messaging/Messaging.js"
+import { TestLayer } from "../support/TestLayer.js"
 import { alice, bob, messageSid, ours, receive, send } from "./support.js"
 
 const thread = (conversationId: string, options: Partial<Omit<ThreadQuery, "conversationId">> = {}) =>

@@ -5,9 +5,9 @@ import type { ConversationId } from "../../src/domain/Conversation.js"
 import { TwilioApiError, TwilioUnreachable } from "../../src/domain/Errors.js"
 import type { MessageStatus } from "../../src/domain/Message.js"
 import { STATUS_PATH } from "../../src/domain/WebhookPaths.js"
-import { Messaging, type SendInput } from "../../src/Messaging.js"
-import { TestLayer } from "../../src/TestLayer.js"
-import { TwilioMemory } from "../../src/TwilioMemory.js"
+import { Messaging, type SendInput } from "../../src/messaging/Messaging.js"
+import { TestLayer } from "../support/TestLayer.js"
+import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
 import {
   alice,
   asSent,
@@ -63,7 +63,7 @@ describe("Messaging.send", () => {
       const refusal = new TwilioApiError({ operation: "send", httpStatus: 400, code: 21211, detail: "Invalid 'To' Phone Number" })
       yield* failNext(refusal)
       const error = yield* Effect.flip(send(alice))
-      expect(error).toBe(refusal)
+      expect(error).toEqual(refusal)
       yield* expectNothingSentOrStored
     }).pipe(Effect.provide(TestLayer())))
 

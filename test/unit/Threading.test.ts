@@ -1,11 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { ConversationStore } from "../../src/ConversationStore.js"
+import { ConversationStore } from "../../src/storage/ConversationStore.js"
 import { normalizeParticipants, participantKey } from "../../src/domain/Address.js"
-import { Messaging } from "../../src/Messaging.js"
-import { TestLayer } from "../../src/TestLayer.js"
-import { Threading } from "../../src/Threading.js"
+import { Messaging } from "../../src/messaging/Messaging.js"
+import { TestLayer } from "../support/TestLayer.js"
+import { Threading } from "../../src/messaging/Threading.js"
 import { alice, bob, carol, expectNothingSentOrStored, messageSid, ours, receive, rowCounts, send } from "./support.js"
 
 describe("participant key", () => {

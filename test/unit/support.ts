@@ -8,15 +8,15 @@ import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { migrations } from "../../src/Database.js"
+import { migrations } from "../../src/storage/Sql.js"
 import type { PhoneNumber } from "../../src/domain/Address.js"
 import * as Bridge from "../../src/mcp/Bridge.js"
 import type { Tool } from "../../src/mcp/Tool.js"
 import { tools } from "../../src/mcp/tools/index.js"
-import { Messaging } from "../../src/Messaging.js"
-import * as Sqlite from "../../src/Sqlite.js"
-import { TEST_PHONE, type TestLayer } from "../../src/TestLayer.js"
-import { TwilioMemory } from "../../src/TwilioMemory.js"
+import { Messaging } from "../../src/messaging/Messaging.js"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import { TEST_PHONE, type TestLayer } from "../support/TestLayer.js"
+import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
 
 export const alice = "+15551230001" as PhoneNumber
 export const bob = "+15551230002" as PhoneNumber
@@ -112,7 +112,7 @@ export const tempDatabase = (name: string) =>
 /** The database file as an older release left it: migrated up to `last` only, then `setup` run on it. */
 export const migratedUpTo = <E>(filename: string, last: keyof typeof migrations, setup: Effect.Effect<unknown, E, SqlClient.SqlClient>) => {
   const older = Object.fromEntries(Object.entries(migrations).filter(([name]) => name <= last))
-  return Effect.scoped(Layer.build(Sqlite.layer(filename)).pipe(
+  return Effect.scoped(Layer.build(SqliteClient.layer({ filename })).pipe(
     Effect.flatMap((context) => Effect.provide(Effect.zipRight(Migrator.make({})({ loader: Migrator.fromRecord(older) }), setup), context))
   ))
 }

@@ -12,15 +12,14 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import inboundGeo from "../fixtures/inbound-geo.json" with { type: "json" }
 import * as Option from "effect/Option"
-import { fileURLToPath } from "node:url"
 import twilio from "twilio"
-import { AppConfig, type AppConfigShape } from "../../src/Config.js"
+import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.js"
 import { WebhookServer } from "../../src/http/WebhookServer.js"
-import { MessageStore } from "../../src/MessageStore.js"
+import { MessageStore } from "../../src/storage/MessageStore.js"
 import type { PhoneNumber } from "../../src/domain/Address.js"
 import { SMS_PATH, STATUS_PATH } from "../../src/domain/WebhookPaths.js"
-import { Messaging } from "../../src/Messaging.js"
-import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_PHONE, TestLayer } from "../../src/TestLayer.js"
+import { Messaging } from "../../src/messaging/Messaging.js"
+import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_PHONE, TestLayer } from "../support/TestLayer.js"
 
 export { SMS_PATH, STATUS_PATH }
 
@@ -28,15 +27,9 @@ export const ALICE = "+15551230001"
 export const FORM = "application/x-www-form-urlencoded"
 export const EMPTY_TWIML = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"
 
-/**
- * The built webhook thread (test/globalSetup.ts builds it), when the vitest project "webhooks on a thread"
- * runs these tests again with HTTP served there, as the `webhooks` command does.
- */
-const thread = process.env.WEBHOOK_THREAD === "1" ? fileURLToPath(new URL("../../dist/webhook-thread.js", import.meta.url)) : undefined
-
 /** The webhook server bound to 127.0.0.1 on a free port, over all services (in-memory Twilio, `:memory:` SQLite). */
 export const serverLayer = (overrides: Partial<AppConfigShape> = {}) =>
-  WebhookServer.layer({ portTaken: "fail", thread }).pipe(Layer.provideMerge(TestLayer(overrides)))
+  WebhookServer.layer({ portTaken: "fail" }).pipe(Layer.provideMerge(TestLayer(overrides)))
 
 /** Runs a test body against a fresh server and database; the server's rejection warnings are muted. */
 export const withServer = (overrides: Partial<AppConfigShape> = {}) =>
@@ -91,6 +84,7 @@ export interface Reply {
   readonly status: number
   readonly contentType: string | null
   readonly body: string
+  readonly allow?: string | null
 }
 
 /** The port the real server bound (the config asks for port 0). */
@@ -102,7 +96,12 @@ export const request = (pathAndQuery: string, init: RequestInit = {}) =>
     Effect.promise(async (): Promise<Reply> => {
       // `duplex` lets a streamed (chunked) body be sent; Node's fetch requires it for streams.
       const response = await fetch(`http://127.0.0.1:${port}${pathAndQuery}`, { ...init, duplex: "half" } as RequestInit)
-      return { status: response.status, contentType: response.headers.get("content-type"), body: await response.text() }
+      return {
+        status: response.status,
+        contentType: response.headers.get("content-type"),
+        allow: response.headers.get("allow"),
+        body: await response.text()
+      }
     }))
 
 export interface PostOptions {

@@ -3,8 +3,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import type { ConversationId } from "../../src/domain/Conversation.js"
 import type { PhoneNumber } from "../../src/domain/Address.js"
-import { Messaging } from "../../src/Messaging.js"
-import { TEST_PHONE } from "../../src/TestLayer.js"
+import { Messaging } from "../../src/messaging/Messaging.js"
+import { TEST_PHONE } from "../support/TestLayer.js"
 import {
   ALICE,
   countRows,

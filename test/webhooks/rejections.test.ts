@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import { MAX_BODY_BYTES } from "../../src/http/WebhookRouter.js"
+import * as Exit from "effect/Exit"
 import {
   expectNothingStored,
   expectRefused,
@@ -18,8 +19,16 @@ import {
   without
 } from "./harness.js"
 
+/** The README's limit: a webhook body of 64 KiB at most. */
+const MAX_BODY_BYTES = 64 * 1024
+
 const valid = inboundParams(sid(1))
-const oversize = inboundParams(sid(1), { Body: "x".repeat(MAX_BODY_BYTES + 1) })
+/** The whole form one byte over the limit. */
+const oversize = (() => {
+  const base = inboundParams(sid(1), { Body: "" })
+  const size = new URLSearchParams(base).toString().length
+  return inboundParams(sid(1), { Body: "x".repeat(MAX_BODY_BYTES + 1 - size) })
+})()
 
 /** The same oversize form, streamed in chunks with no Content-Length: only the body limit can stop it. */
 const chunked = (): PostOptions => {
@@ -42,8 +51,7 @@ interface Case {
 }
 
 const cases: ReadonlyArray<Case> = [
-  { name: "a body over 64 KiB", status: 413, params: oversize },
-  { name: "a body over 64 KiB sent chunked, without Content-Length", status: 413, params: oversize, options: chunked },
+  { name: "a body of 65,537 bytes (64 KiB + 1)", status: 413, params: oversize },
   { name: "JSON instead of a form", status: 415, params: valid, options: () => ({ contentType: "application/json", body: JSON.stringify(valid) }) },
   { name: "no Content-Type", status: 415, params: valid, options: () => ({ contentType: "" }) },
   { name: "no MessageSid", status: 400, params: without(valid, "MessageSid") },
@@ -69,14 +77,31 @@ describe("malformed webhooks are refused with a 4xx, never a 500, and store noth
       }).pipe(withServer())))
 })
 
+describe("the body limit", () => {
+  it.live("exactly 64 KiB is read (and refused only for its signature, here forged)", () =>
+    Effect.gen(function*() {
+      const base = inboundParams(sid(1), { Body: "" })
+      const atLimit = inboundParams(sid(1), { Body: "x".repeat(MAX_BODY_BYTES - new URLSearchParams(base).toString().length) })
+      expect(new URLSearchParams(atLimit).toString().length).toBe(MAX_BODY_BYTES)
+      expectRefused(yield* postInbound(atLimit, { signature: "forged" }), 403)
+      expect(new URLSearchParams(oversize).toString().length).toBe(MAX_BODY_BYTES + 1)
+    }).pipe(withServer()))
+
+  it.live("over 64 KiB sent chunked, without Content-Length: 413 or the connection closed, and nothing stored", () =>
+    Effect.gen(function*() {
+      const reply = yield* Effect.exit(postInbound(oversize, chunked()))
+      if (Exit.isSuccess(reply)) expectRefused(reply.value, 413)
+      else expect(Cause.pretty(reply.cause)).toMatch(/fetch failed|other side closed|ECONNRESET/)
+      yield* expectNothingStored
+    }).pipe(withServer()))
+})
+
 describe("routes", () => {
   const unknown: ReadonlyArray<readonly [string, string]> = [
     ["GET", "/"],
     ["GET", "/webhooks/twilio/voice"],
     ["POST", "/webhooks/twilio/voice"],
-    ["GET", SMS_PATH],
-    ["GET", STATUS_PATH],
-    ["POST", "/healthz"]
+    ["GET", "/healthz/extra"]
   ]
   unknown.forEach(([method, path]) =>
     it.live(`${method} ${path} → 404 with no internals in the body`, () =>
@@ -85,4 +110,27 @@ describe("routes", () => {
         expectRefused(reply, 404)
         expect(reply.body).not.toMatch(/RouteNotFound|stack/i)
       }).pipe(withServer())))
+
+  const wrongMethod: ReadonlyArray<readonly [string, string, string]> = [
+    ["PUT", SMS_PATH, "GET, HEAD, POST"],
+    ["DELETE", SMS_PATH, "GET, HEAD, POST"],
+    ["GET", STATUS_PATH, "POST"],
+    ["PATCH", STATUS_PATH, "POST"],
+    ["POST", "/healthz", "GET, HEAD"],
+    ["OPTIONS", "/healthz", "GET, HEAD"]
+  ]
+  wrongMethod.forEach(([method, path, allow]) =>
+    it.live(`${method} ${path} → 405 with Allow: ${allow}, nothing stored`, () =>
+      Effect.gen(function*() {
+        const reply = yield* request(path, { method })
+        expectRefused(reply, 405)
+        expect(reply.allow?.split(", ").sort().join(", ")).toBe(allow)
+        yield* expectNothingStored
+      }).pipe(withServer())))
+
+  it.live("an unsigned GET on the inbound path is refused like an unsigned POST: 403", () =>
+    Effect.gen(function*() {
+      expectRefused(yield* request(`${SMS_PATH}?${new URLSearchParams(valid).toString()}`), 403)
+      yield* expectNothingStored
+    }).pipe(withServer()))
 })

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { parseConfig } from "../../src/Config.js"
-import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_PHONE } from "../../src/TestLayer.js"
+import { parseConfig } from "../../src/config/AppConfig.js"
+import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_PHONE } from "../support/TestLayer.js"
 import {
   expectNothingStored,
   expectRefused,

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { writeTransaction } from "../../src/Database.js"
+import { Database } from "../../src/storage/Database.js"
 import type { Address } from "../../src/domain/Address.js"
-import { MessageStore } from "../../src/MessageStore.js"
-import { TEST_PHONE } from "../../src/TestLayer.js"
-import { TwilioMemory } from "../../src/TwilioMemory.js"
+import { MessageStore } from "../../src/storage/MessageStore.js"
+import { TEST_PHONE } from "../support/TestLayer.js"
+import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
 import { ALICE, countEvents, countRows, expectTwiml, postStatus, sendTo, sid, statusParams, stored, withServer } from "./harness.js"
 
 /** One callback: a status and, for failures, Twilio's ErrorCode. */
@@ -69,8 +69,10 @@ describe("status callbacks", () => {
 
   describe("a callback that beats the message's own insert", () => {
     const insertOutbound = (messageSid: string) =>
-      Effect.flatMap(MessageStore, (store) =>
-        writeTransaction(store.insert({
+      Effect.gen(function*() {
+        const store = yield* MessageStore
+        const database = yield* Database
+        const [inserted] = yield* database.writeTransaction(store.insertMany([{
           sid: messageSid,
           direction: "outbound",
           from: TEST_PHONE as string as Address,
@@ -78,7 +80,9 @@ describe("status callbacks", () => {
           body: "raced",
           status: "queued",
           conversationId: null
-        }, new Date().toISOString())))
+        }], new Date().toISOString()))
+        return inserted
+      })
 
     it.live("is answered 200 and kept as an event, without inventing a message", () =>
       Effect.gen(function*() {

@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { SetupCheck } from "../../SetupCheck.js"
+import { SetupCheck } from "../../messaging/SetupCheck.js"
 import * as Tool from "../Tool.js"
 
 export const checkSetup = Tool.make({

@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { PhoneNumber } from "../../domain/Address.js"
 import { Metadata } from "../../domain/Conversation.js"
-import { Messaging } from "../../Messaging.js"
+import { Messaging } from "../../messaging/Messaging.js"
 import * as Tool from "../Tool.js"
 
 export const createConversation = Tool.make({

@@ -3,7 +3,7 @@ import * as Schema from "effect/Schema"
 import { ConversationId } from "../../domain/Conversation.js"
 import { Message } from "../../domain/Message.js"
 import { Timestamp } from "../../domain/Time.js"
-import { Messaging } from "../../Messaging.js"
+import { Messaging } from "../../messaging/Messaging.js"
 import * as Tool from "../Tool.js"
 
 const Address = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128))

@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { MessageSid } from "../../domain/Message.js"
-import { Messaging } from "../../Messaging.js"
+import { Messaging } from "../../messaging/Messaging.js"
 import * as Tool from "../Tool.js"
 
 export const getMessageStatus = Tool.make({

@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { ConversationId } from "../../domain/Conversation.js"
 import { Message } from "../../domain/Message.js"
-import { Messaging } from "../../Messaging.js"
+import { Messaging } from "../../messaging/Messaging.js"
 import * as Tool from "../Tool.js"
 
 export const searchMessages = Tool.make({

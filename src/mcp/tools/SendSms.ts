@@ -1,9 +1,8 @@
-import type { SqlClient } from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { PhoneNumber } from "../../domain/Address.js"
 import { ConversationId } from "../../domain/Conversation.js"
-import { Messaging } from "../../Messaging.js"
+import { Messaging } from "../../messaging/Messaging.js"
 import * as Tool from "../Tool.js"
 import type { ToolFailure } from "../Tool.js"
 
@@ -59,6 +58,6 @@ export const sendSms = Tool.make({
     openWorldHint: true
   },
   handler: ({ dryRun, ...input }) =>
-    Effect.flatMap(Messaging, (m): Effect.Effect<typeof SendSmsOutput.Type, ToolFailure, SqlClient> =>
+    Effect.flatMap(Messaging, (m): Effect.Effect<typeof SendSmsOutput.Type, ToolFailure> =>
       dryRun ? m.preview(input) : m.send(input))
 })

@@ -1,9 +1,9 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { type Address, PhoneNumber } from "../../domain/Address.js"
-import { AppConfig } from "../../Config.js"
+import { AppConfig } from "../../config/AppConfig.js"
 import { randomSid } from "../../domain/Message.js"
-import { Messaging } from "../../Messaging.js"
+import { Messaging } from "../../messaging/Messaging.js"
 import * as Tool from "../Tool.js"
 
 /** Sandbox only: a reply "arrives" through the same path as a webhook-delivered message. */

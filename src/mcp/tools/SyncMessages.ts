@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { CatchUp } from "../../CatchUp.js"
+import { CatchUp } from "../../messaging/CatchUp.js"
 import * as Tool from "../Tool.js"
 
 export const syncMessages = Tool.make({

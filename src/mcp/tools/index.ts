@@ -1,8 +1,7 @@
-import type { SqlClient } from "@effect/sql/SqlClient"
-import type { CatchUp } from "../../CatchUp.js"
-import type { AppConfig } from "../../Config.js"
-import type { Messaging } from "../../Messaging.js"
-import type { SetupCheck } from "../../SetupCheck.js"
+import type { CatchUp } from "../../messaging/CatchUp.js"
+import type { AppConfig } from "../../config/AppConfig.js"
+import type { Messaging } from "../../messaging/Messaging.js"
+import type { SetupCheck } from "../../messaging/SetupCheck.js"
 import type { Progress } from "../Progress.js"
 import type { Tool } from "../Tool.js"
 import { checkSetup } from "./CheckSetup.js"
@@ -18,7 +17,7 @@ import { syncMessages } from "./SyncMessages.js"
 import { waitForReply } from "./WaitForReply.js"
 
 /** What tool handlers may use: the use-case services, plus the call's progress reporter. */
-export type ToolServices = Messaging | CatchUp | SetupCheck | AppConfig | SqlClient | Progress
+export type ToolServices = Messaging | CatchUp | SetupCheck | AppConfig | Progress
 
 /** Every tool the server offers, in the order `tools/list` shows them. */
 export const tools: ReadonlyArray<Tool<ToolServices>> = [

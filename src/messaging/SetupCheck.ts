@@ -1,8 +1,8 @@
 import * as Effect from "effect/Effect"
-import { AppConfig } from "./Config.js"
-import { writeTransaction } from "./Database.js"
-import { SMS_PATH } from "./domain/WebhookPaths.js"
-import { Twilio } from "./Twilio.js"
+import { AppConfig } from "../config/AppConfig.js"
+import { SMS_PATH } from "../domain/WebhookPaths.js"
+import { Database } from "../storage/Database.js"
+import { Twilio } from "../twilio/Twilio.js"
 
 export interface Check {
   readonly name: string
@@ -25,6 +25,7 @@ export class SetupCheck extends Effect.Service<SetupCheck>()("twilio-mcp/SetupCh
   effect: Effect.gen(function*() {
     const config = yield* AppConfig
     const twilio = yield* Twilio
+    const database = yield* Database
     const inboundUrl = `${config.webhookBaseUrl}${SMS_PATH}`
 
     const credentials = attempt(
@@ -49,7 +50,7 @@ export class SetupCheck extends Effect.Service<SetupCheck>()("twilio-mcp/SetupCh
             : fail(name, `${n.phoneNumber} sends inbound SMS to ${n.smsUrl || "(nothing)"}; set its messaging webhook to ${inboundUrl} (HTTP POST)`))
       )
 
-    const database = attempt("database", Effect.as(writeTransaction(Effect.void), pass("database", `${config.databasePath} is writable`)))
+    const databaseCheck = attempt("database", Effect.as(database.writeTransaction(Effect.void), pass("database", `${config.databasePath} is writable`)))
 
     const publicUrl = Effect.succeed(
       config.webhookBaseUrl.startsWith("https://") || config.sandbox
@@ -75,11 +76,12 @@ export class SetupCheck extends Effect.Service<SetupCheck>()("twilio-mcp/SetupCh
     })
 
     const run = Effect.map(
-      Effect.all([Effect.succeed(pass("configuration", "valid")), publicUrl, credentials, numberWebhook, database, port], {
+      Effect.all([Effect.succeed(pass("configuration", "valid")), publicUrl, credentials, numberWebhook, databaseCheck, port], {
         concurrency: "unbounded"
       }),
       (checks) => ({ ok: checks.every((c) => c.ok), checks })
     )
     return { run } as const
-  })
+  }),
+  dependencies: [Database.Default]
 }) {}

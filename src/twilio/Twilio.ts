@@ -5,11 +5,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import { AppConfig, type AppConfigShape } from "./Config.js"
-import { TwilioApiError, TwilioUnreachable } from "./domain/Errors.js"
-import type { MessageStatus } from "./domain/Message.js"
-import { describeTwilioError } from "./domain/TwilioErrors.js"
-import { toIso } from "./domain/Time.js"
+import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
+import { TwilioApiError, TwilioUnreachable } from "../domain/Errors.js"
+import type { MessageStatus } from "../domain/Message.js"
+import { describeTwilioError } from "./TwilioErrors.js"
+import { toIso } from "../domain/Time.js"
 
 export interface SendRequest {
   readonly to: string

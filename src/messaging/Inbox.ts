@@ -1,14 +1,11 @@
-import * as SqlClient from "@effect/sql/SqlClient"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
-import { dataVersion } from "./Database.js"
-import type { StorageError } from "./domain/Errors.js"
-import type { Message } from "./domain/Message.js"
-import { MessageStore } from "./MessageStore.js"
+import type { StorageError } from "../domain/Errors.js"
+import type { Message } from "../domain/Message.js"
+import { Database } from "../storage/Database.js"
+import { MessageStore } from "../storage/MessageStore.js"
 
 /** How often a waiter asks SQLite whether another process wrote: one PRAGMA, no table read. */
 export const POLL_INTERVAL = Duration.seconds(1)
@@ -28,17 +25,21 @@ export interface ReplyFilter {
 export class Inbox extends Effect.Service<Inbox>()("twilio-mcp/Inbox", {
   effect: Effect.gen(function*() {
     const messages = yield* MessageStore
-    const currentVersion = Effect.provideService(dataVersion, SqlClient.SqlClient, yield* SqlClient.SqlClient)
+    const database = yield* Database
     // Made by the first waiter to look, completed (and dropped) by the next inbound message this process stores.
     let arrival: Deferred.Deferred<void> | undefined
+    const nextArrival = Effect.suspend(() =>
+      arrival === undefined
+        ? Effect.tap(Deferred.make<void>(), (made) => Effect.sync(() => void (arrival = made)))
+        : Effect.succeed(arrival)
+    )
 
-    /** Wakes this process's waiters: called, without a fiber, once an inbound message is committed. */
-    const notify = () => {
-      if (arrival === undefined) return
+    /** Wakes this process's waiters: called once an inbound message is committed. */
+    const notify = Effect.suspend(() => {
       const arrived = arrival
       arrival = undefined
-      Deferred.unsafeDone(arrived, Exit.void)
-    }
+      return arrived === undefined ? Effect.void : Deferred.succeed(arrived, undefined)
+    })
 
     /**
      * Inbound messages matching `filter`, as soon as there is one, or `[]` after `timeout`.
@@ -54,13 +55,13 @@ export class Inbox extends Effect.Service<Inbox>()("twilio-mcp/Inbox", {
         const waited = Effect.map(Clock.currentTimeMillis, (now) => Math.round((now - start) / 1000))
         yield* Effect.forkScoped(Effect.forever(Effect.delay(Effect.flatMap(waited, onProgress), PROGRESS_EVERY)))
 
-        let version = yield* currentVersion
+        let version = yield* database.dataVersion
         /** Until this process signals an arrival, or another process's commit moves data_version. */
         const changed = (arrived: Deferred.Deferred<void>): Effect.Effect<void, StorageError> =>
           Effect.flatMap(
             Effect.raceFirst(Effect.as(Deferred.await(arrived), true), Effect.as(Effect.sleep(POLL_INTERVAL), false)),
             (signalled) =>
-              signalled ? Effect.void : Effect.flatMap(currentVersion, (next) => {
+              signalled ? Effect.void : Effect.flatMap(database.dataVersion, (next) => {
                 if (next === version) return changed(arrived)
                 version = next
                 return Effect.void
@@ -68,17 +69,15 @@ export class Inbox extends Effect.Service<Inbox>()("twilio-mcp/Inbox", {
           )
 
         // The signal is taken before the query: an arrival after the query has completed it.
-        const look = (): Effect.Effect<ReadonlyArray<Message>, StorageError> =>
-          Effect.suspend(() => {
-            const arrived = (arrival ??= Deferred.unsafeMake<void>(FiberId.none))
-            return Effect.flatMap(messages.inboundAfter(filter), (found) =>
-              found.length > 0 ? Effect.succeed(found) : Effect.zipRight(changed(arrived), Effect.suspend(look)))
-          })
-        return yield* look().pipe(
+        const look: Effect.Effect<ReadonlyArray<Message>, StorageError> = Effect.flatMap(nextArrival, (arrived) =>
+          Effect.flatMap(messages.inboundAfter(filter), (found) =>
+            found.length > 0 ? Effect.succeed(found) : Effect.zipRight(changed(arrived), Effect.suspend(() => look))))
+        return yield* look.pipe(
           Effect.timeoutTo({ duration: timeout, onTimeout: (): ReadonlyArray<Message> => [], onSuccess: (m) => m })
         )
       }))
 
     return { notify, waitForReply } as const
-  })
+  }),
+  dependencies: [MessageStore.Default, Database.Default]
 }) {}

@@ -1,7 +1,8 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
+import { SendInProgress } from "../domain/Errors.js"
 import { storageError } from "./Database.js"
-import { SendInProgress } from "./domain/Errors.js"
+import { SqlLive } from "./Sql.js"
 
 /**
  * Idempotency keys for sends. A key is reserved before Twilio is called, so two calls with the same key
@@ -40,5 +41,6 @@ export class SendKeys extends Effect.Service<SendKeys>()("twilio-mcp/SendKeys", 
       )
 
     return { reserve, complete, release } as const
-  })
+  }),
+  dependencies: [SqlLive]
 }) {}

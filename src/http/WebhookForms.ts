@@ -1,22 +1,11 @@
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { Address } from "../domain/Address.js"
 import type { Media } from "../domain/Message.js"
 import { MessageStatus } from "../domain/Message.js"
 
 /** A urlencoded form as posted: a repeated key gives an array, which single-valued fields reject. */
-export type Form = Record<string, string | Array<string>>
-
-export const parseForm = (text: string): Form => {
-  // No prototype: a parameter named __proto__, constructor or toString is data like any other. On a plain
-  // object the first was dropped and the others merged with the inherited member, so a genuine signed
-  // webhook carrying one failed its signature check.
-  const form: Form = Object.create(null)
-  for (const [key, value] of new URLSearchParams(text)) {
-    const prior = form[key]
-    form[key] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value]
-  }
-  return form
-}
+export type Form = Readonly<Record<string, string | ReadonlyArray<string>>>
 
 const Sid = (prefix: string) => Schema.String.pipe(Schema.pattern(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`)))
 const Count = Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, 1000))
@@ -33,11 +22,23 @@ export const InboundForm = Schema.Struct({
   MessagingServiceSid: Schema.optional(Schema.String)
 })
 
+/** Twilio sends `ErrorCode=` (empty) on some callbacks: the same as no code. */
+const ErrorCode = Schema.transformOrFail(Schema.String, Schema.NullOr(Schema.Int), {
+  strict: true,
+  decode: (s, _, ast) =>
+    s.trim() === ""
+      ? ParseResult.succeed(null)
+      : /^\d{1,9}$/.test(s.trim())
+      ? ParseResult.succeed(Number(s))
+      : ParseResult.fail(new ParseResult.Type(ast, s, "must be a Twilio error code (digits)")),
+  encode: (code) => ParseResult.succeed(code === null ? "" : String(code))
+})
+
 export const StatusForm = Schema.Struct({
   MessageSid: Sid("(SM|MM)"),
   AccountSid: Sid("AC"),
   MessageStatus,
-  ErrorCode: Schema.optional(Schema.NumberFromString.pipe(Schema.int()))
+  ErrorCode: Schema.optional(ErrorCode)
 })
 
 /** Fields stored in their own columns; everything else Twilio sent (geo, OptOutType, AddOns…) is kept as extra. */
@@ -47,11 +48,11 @@ const MEDIA_FIELD = /^Media(Url|ContentType)\d+$/
 
 export const extraFields = (form: Form): Record<string, string> => {
   const extra: Record<string, string> = {}
-  for (const key in form) {
+  for (const key of Object.keys(form)) {
     if (columns.has(key) || MEDIA_FIELD.test(key)) continue
     const value = form[key]!
     // defineProperty: assigning to a plain object would drop a parameter named __proto__.
-    Object.defineProperty(extra, key, { value: Array.isArray(value) ? value.join(",") : value, enumerable: true, writable: true, configurable: true })
+    Object.defineProperty(extra, key, { value: typeof value === "string" ? value : value.join(","), enumerable: true, writable: true, configurable: true })
   }
   return extra
 }

@@ -1,14 +1,15 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import type * as Statement from "@effect/sql/Statement"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { attempt, storageError } from "./Database.js"
-import { Direction, Media, type Message, MessageStatus, type NewMessage, statusRank } from "./domain/Message.js"
-import { twilioErrorText } from "./domain/TwilioErrors.js"
+import { Direction, Media, type Message, MessageStatus, type NewMessage, statusRank } from "../domain/Message.js"
+import { bestFirst } from "../messaging/SearchRanking.js"
+import { twilioErrorText } from "../twilio/TwilioErrors.js"
+import { storageError } from "./Database.js"
 import { SearchIndex } from "./SearchIndex.js"
-import { bestFirst } from "./SearchRanking.js"
-import { Sqlite } from "./Sqlite.js"
+import { SqlLive } from "./Sql.js"
 
 const MessageRow = Schema.Struct({
   id: Schema.Number,
@@ -24,7 +25,7 @@ const MessageRow = Schema.Struct({
   media: Schema.NullOr(Schema.parseJson(Schema.Array(Media))),
   created_at: Schema.String
 })
-type MessageRow = typeof MessageRow.Type
+export type MessageRow = typeof MessageRow.Type
 
 const decodeRows = Schema.decodeUnknown(Schema.Array(MessageRow))
 
@@ -59,7 +60,7 @@ export interface StatusUpdate {
   readonly at: string
 }
 
-/** What applying a status did: whether the event was new and whether the message moved forward. */
+/** What applying a status did: whether the event was new, whether the message moved forward, whether it is stored. */
 export interface StatusOutcome {
   readonly duplicate: boolean
   readonly advanced: boolean
@@ -77,94 +78,171 @@ const newestFirst = (a: MessageRow, b: MessageRow) => a.created_at < b.created_a
 
 const messageColumns = "id, sid, conversation_id, direction, from_address, to_address, body, status, error_code, num_segments, media, created_at"
 
+/**
+ * The row of a new message, for `json_each`. The webhook path's hot spot: mapped by hand, not by a Schema,
+ * with `NewMessage` typed at the boundary.
+ */
+const insertRow = (message: NewMessage, now: string) => ({
+  sid: message.sid,
+  conversation_id: message.conversationId,
+  direction: message.direction,
+  from: message.from,
+  to: message.to,
+  body: message.body,
+  status: message.status,
+  rank: statusRank[message.status],
+  error_code: message.errorCode ?? null,
+  num_segments: message.numSegments ?? null,
+  num_media: message.media?.length ?? 0,
+  media: message.media && message.media.length > 0 ? JSON.stringify(message.media) : null,
+  messaging_service_sid: message.messagingServiceSid ?? null,
+  extra: message.extra && Object.keys(message.extra).length > 0 ? JSON.stringify(message.extra) : null,
+  twilio_created_at: message.twilioCreatedAt ?? null,
+  created_at: message.createdAt ?? now,
+  updated_at: now
+})
+
+/** The status update each SID of a batch ends on: the highest rank, keeping an error code seen on the way. */
+const bestPerSid = (updates: ReadonlyArray<StatusUpdate>) => {
+  const best = new Map<string, StatusUpdate>()
+  for (const update of updates) {
+    const current = best.get(update.sid)
+    if (current === undefined || statusRank[update.status] > statusRank[current.status]) {
+      best.set(update.sid, { ...update, errorCode: update.errorCode ?? current?.errorCode })
+    } else if (current.errorCode === undefined && update.errorCode !== undefined) {
+      best.set(update.sid, { ...current, errorCode: update.errorCode })
+    }
+  }
+  return best
+}
+
+const InsertedRow = Schema.Struct({ sid: Schema.String, pending: Schema.NullOr(Schema.parseJson(Schema.Tuple(MessageStatus, Schema.NullOr(Schema.Number)))) })
+
 /** Messages and their status events. The only place that knows those tables. */
 export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/MessageStore", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    const searchIndex = yield* SearchIndex
     const columns = sql.literal(messageColumns)
 
     const rows = (query: Effect.Effect<ReadonlyArray<unknown>, unknown>, operation: string) =>
       query.pipe(Effect.flatMap(decodeRows), Effect.mapError(storageError(operation)))
 
-    const { db } = yield* Sqlite
-    const searchIndex = yield* SearchIndex
     /**
-     * Idempotent insert keyed by SID. It returns the highest-ranked status callback stored before the row
-     * existed, if any (saving a statement per message), to be applied at once.
+     * Idempotent insert keyed by SID, one statement for the batch. Each inserted row comes back with the
+     * highest-ranked status callback stored before it existed, if any, to be applied at once.
      */
-    const insertMessage = db.prepare(`
-      INSERT INTO messages (sid, conversation_id, direction, from_address, to_address, body, status,
-        status_rank, error_code, num_segments, num_media, media, messaging_service_sid, extra,
-        twilio_created_at, created_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (sid) DO NOTHING
-      RETURNING (
-        SELECT json_array(status, error_code) FROM message_events WHERE message_sid = messages.sid
-        ORDER BY status_rank DESC LIMIT 1) AS pending`)
+    const insertRows = SqlSchema.findAll({
+      Request: Schema.String,
+      Result: InsertedRow,
+      execute: (json) =>
+        sql`
+          INSERT INTO messages (sid, conversation_id, direction, from_address, to_address, body, status,
+            status_rank, error_code, num_segments, num_media, media, messaging_service_sid, extra,
+            twilio_created_at, created_at, updated_at)
+          SELECT value ->> 'sid', value ->> 'conversation_id', value ->> 'direction', value ->> 'from', value ->> 'to',
+            value ->> 'body', value ->> 'status', value ->> 'rank', value ->> 'error_code', value ->> 'num_segments',
+            value ->> 'num_media', value ->> 'media', value ->> 'messaging_service_sid', value ->> 'extra',
+            value ->> 'twilio_created_at', value ->> 'created_at', value ->> 'updated_at'
+          FROM json_each(${json}) WHERE true
+          ON CONFLICT (sid) DO NOTHING
+          RETURNING sid, (
+            SELECT json_array(status, error_code) FROM message_events WHERE message_sid = messages.sid
+            ORDER BY status_rank DESC LIMIT 1) AS pending`
+    })
+
+    /** One event per SID and status: Twilio's retries and duplicates collapse. The new ones come back. */
+    const insertEvents = SqlSchema.findAll({
+      Request: Schema.String,
+      Result: Schema.Struct({ message_sid: Schema.String, status: Schema.String }),
+      execute: (json) =>
+        sql`
+          INSERT INTO message_events (message_sid, status, status_rank, error_code, received_at)
+          SELECT value ->> 'sid', value ->> 'status', value ->> 'rank', value ->> 'error_code', value ->> 'at'
+          FROM json_each(${json}) WHERE true
+          ON CONFLICT (message_sid, status) DO NOTHING
+          RETURNING message_sid, status`
+    })
+
     /** Forward only; an error code is kept once set: `undelivered` keeps its code if a later event has none. */
-    const advanceStatus = db.prepare(`
-      UPDATE messages SET status = ?, status_rank = ?, error_code = COALESCE(?, error_code), updated_at = ?
-      WHERE sid = ? AND status_rank < ?`)
-    /** One event per SID and status: Twilio's retries and duplicates collapse. */
-    const insertEvent = db.prepare(`
-      INSERT INTO message_events (message_sid, status, status_rank, error_code, received_at)
-      VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (message_sid, status) DO NOTHING`)
-    const messageExists = db.prepare("SELECT 1 FROM messages WHERE sid = ?").pluck()
+    const advanceRows = SqlSchema.findAll({
+      Request: Schema.String,
+      Result: Schema.Struct({ sid: Schema.String }),
+      execute: (json) =>
+        sql`
+          UPDATE messages SET status = u.status, status_rank = u.rank, error_code = COALESCE(u.error_code, messages.error_code),
+            updated_at = u.at
+          FROM (SELECT value ->> 'sid' AS sid, value ->> 'status' AS status, value ->> 'rank' AS rank,
+                       value ->> 'error_code' AS error_code, value ->> 'at' AS at FROM json_each(${json})) AS u
+          WHERE messages.sid = u.sid AND messages.status_rank < u.rank
+          RETURNING messages.sid AS sid`
+    })
 
-    const advance = (update: StatusUpdate) => {
-      const rank = statusRank[update.status]
-      return advanceStatus.run(update.status, rank, update.errorCode ?? null, update.at, update.sid, rank).changes > 0
-    }
+    const knownSids = SqlSchema.findAll({
+      Request: Schema.String,
+      Result: Schema.Struct({ sid: Schema.String }),
+      execute: (json) => sql`SELECT sid FROM messages WHERE sid IN (SELECT value FROM json_each(${json}))`
+    })
+
+    /** Moves each message forward to the best of its updates; the SIDs that moved. */
+    const advance = (updates: ReadonlyArray<StatusUpdate>) =>
+      updates.length === 0 ? Effect.succeed(new Set<string>()) : advanceRows(JSON.stringify(
+        Array.from(bestPerSid(updates).values(), (u) => ({
+          sid: u.sid,
+          status: u.status,
+          rank: statusRank[u.status],
+          error_code: u.errorCode ?? null,
+          at: u.at
+        }))
+      )).pipe(Effect.map((moved) => new Set(moved.map((row) => row.sid))))
 
     /**
-     * The statements of the write path, synchronous on the connection: for use inside a transaction
-     * (`writeTransaction` or `Sqlite.submit`). They throw SQLite's errors.
+     * Stores the messages whose SIDs are new, in order, and applies the callbacks that came before them.
+     * For each input, whether it was stored: a SID stored before, or earlier in the same batch, is not.
      */
-    const sync = {
-      /** Stores the message unless its SID is known (false then), and applies a callback that came first. */
-      insert: (message: NewMessage, now: string): boolean => {
-        const inserted = insertMessage.get(
-          message.sid,
-          message.conversationId,
-          message.direction,
-          message.from,
-          message.to,
-          message.body,
-          message.status,
-          statusRank[message.status],
-          message.errorCode ?? null,
-          message.numSegments ?? null,
-          message.media?.length ?? 0,
-          message.media && message.media.length > 0 ? JSON.stringify(message.media) : null,
-          message.messagingServiceSid ?? null,
-          message.extra && Object.keys(message.extra).length > 0 ? JSON.stringify(message.extra) : null,
-          message.twilioCreatedAt ?? null,
-          message.createdAt ?? now,
-          now
-        ) as { pending: string | null } | undefined
-        if (inserted === undefined) return false
-        searchIndex.soon()
-        if (inserted.pending !== null) {
-          const [status, errorCode] = JSON.parse(inserted.pending) as [MessageStatus, number | null]
-          advance({ sid: message.sid, status, errorCode: errorCode ?? undefined, at: now })
-        }
-        return true
-      },
-      /** Records the event (once per SID and status) and moves the message forward only. */
-      applyStatus: (update: StatusUpdate): StatusOutcome => {
-        const event = insertEvent.run(update.sid, update.status, statusRank[update.status], update.errorCode ?? null, update.at)
-        const advanced = advance(update)
-        return { duplicate: event.changes === 0, advanced, known: advanced || messageExists.get(update.sid) !== undefined }
-      }
-    }
+    const insertMany = (messages: ReadonlyArray<NewMessage>, now: string) =>
+      Effect.gen(function*() {
+        const inserted = yield* insertRows(JSON.stringify(messages.map((m) => insertRow(m, now))))
+        if (inserted.length === 0) return messages.map(() => false)
+        yield* searchIndex.soon
+        yield* advance(inserted.flatMap(({ pending, sid }) =>
+          pending === null ? [] : [{ sid, status: pending[0], errorCode: pending[1] ?? undefined, at: now }]
+        ))
+        const fresh = new Set(inserted.map((row) => row.sid))
+        return messages.map((m) => fresh.delete(m.sid))
+      }).pipe(Effect.mapError(storageError("store message")))
 
-    const insert = (message: NewMessage, now: string) => attempt("store message", () => sync.insert(message, now))
+    /**
+     * Records each update as an event (once per SID and status) and moves each message forward only. For
+     * each input: whether its event was new, whether its message moved to its status, and whether the
+     * message is stored (a callback can beat the send's own insert: the event waits for the row).
+     */
+    const applyStatuses = (updates: ReadonlyArray<StatusUpdate>) =>
+      Effect.gen(function*() {
+        const events = yield* insertEvents(JSON.stringify(updates.map((u) => ({
+          sid: u.sid,
+          status: u.status,
+          rank: statusRank[u.status],
+          error_code: u.errorCode ?? null,
+          at: u.at
+        }))))
+        const newEvents = new Set(events.map((e) => `${e.message_sid} ${e.status}`))
+        const moved = yield* advance(updates)
+        const best = bestPerSid(updates)
+        const unmoved = updates.filter((u) => !moved.has(u.sid)).map((u) => u.sid)
+        const known = unmoved.length === 0 ? new Set<string>() : new Set((yield* knownSids(JSON.stringify(unmoved))).map((row) => row.sid))
+        return updates.map((u): StatusOutcome => {
+          const advanced = moved.has(u.sid) && best.get(u.sid)?.status === u.status
+          return { duplicate: !newEvents.delete(`${u.sid} ${u.status}`), advanced, known: moved.has(u.sid) || known.has(u.sid) }
+        })
+      }).pipe(Effect.mapError(storageError("apply status")))
 
-    const findBySid = (sid: string) =>
+    const findRow = (sid: string) =>
       rows(sql`SELECT ${columns} FROM messages WHERE sid = ${sid}`, "find message").pipe(
-        Effect.map((r) => Option.map(Option.fromNullable(r[0]), toMessage))
+        Effect.map((r) => Option.fromNullable(r[0]))
       )
+
+    const findBySid = (sid: string) => Effect.map(findRow(sid), Option.map(toMessage))
 
     /** A table (with the index to read it by) and the condition that picks its part of the messages. */
     type Source = { readonly table: Statement.Fragment; readonly where: Statement.Fragment }
@@ -246,11 +324,6 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
         const hasMore = page.length > options.limit
         return { messages: page.slice(0, options.limit).reverse().map(toMessage), hasMore }
       })
-
-    const findRow = (sid: string) =>
-      rows(sql`SELECT ${columns} FROM messages WHERE sid = ${sid}`, "find message").pipe(
-        Effect.map((r) => Option.fromNullable(r[0]))
-      )
 
     /** Counts per direction and the newest message: enough for a thread summary without reading it all. */
     const threadStats = (conversationId: string) =>
@@ -349,10 +422,10 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       )
 
     return {
-      sync,
+      insertMany,
+      applyStatuses,
       newestInboundAt,
       pendingOutbound,
-      insert,
       findBySid,
       findRow,
       listInbound,
@@ -362,5 +435,6 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       inboundAfter,
       search
     } as const
-  })
+  }),
+  dependencies: [SqlLive, SearchIndex.Default]
 }) {}

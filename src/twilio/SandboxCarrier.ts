@@ -1,10 +1,11 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
-import type { MessageStatus } from "./domain/Message.js"
-import { nowIso } from "./domain/Time.js"
-import { Messaging } from "./Messaging.js"
+import type { MessageStatus } from "../domain/Message.js"
+import { nowIso } from "../domain/Time.js"
+import { Ingest } from "../messaging/Ingest.js"
 import { TwilioMemory } from "./TwilioMemory.js"
 
 /** What a carrier does to a sandbox message, and after how long. */
@@ -15,20 +16,21 @@ const progression: ReadonlyArray<readonly [Duration.Duration, MessageStatus]> = 
 
 /**
  * Sandbox mode's carrier: every message the in-memory Twilio accepts moves queued → sent → delivered,
- * applied through Messaging.applyStatus, the use case the status webhook calls.
+ * applied through Ingest.status, the write path the status webhook takes.
  */
 export const SandboxCarrier = Layer.scopedDiscard(
   Effect.gen(function*() {
     const memory = yield* TwilioMemory
-    const messaging = yield* Messaging
+    const ingest = yield* Ingest
     const accepted = yield* memory.subscribe
+    const carried = yield* FiberSet.make()
     const advance = (sid: string) =>
       Effect.forEach(progression, ([delay, status]) =>
         Effect.gen(function*() {
           yield* Effect.sleep(delay)
           yield* memory.setStatus(sid, status)
-          yield* messaging.applyStatus({ sid, status, at: yield* nowIso })
+          yield* ingest.status({ sid, status, at: yield* nowIso })
         }), { discard: true })
-    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(accepted), (m) => Effect.forkScoped(Effect.ignoreLogged(advance(m.sid))))))
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(accepted), (m) => FiberSet.run(carried, Effect.ignoreLogged(advance(m.sid))))))
   })
-)
+).pipe(Layer.provide(Ingest.Default))

@@ -11,7 +11,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as util from "node:util"
-import { PhoneNumber } from "./domain/Address.js"
+import { PhoneNumber } from "../domain/Address.js"
+import { withoutCredentials } from "../domain/Text.js"
 
 export type LogLevelName = "debug" | "info" | "warn" | "error"
 
@@ -21,8 +22,10 @@ export interface AppConfigShape {
   /** The default sender; absent only when a Messaging Service sends. */
   readonly phoneNumber: PhoneNumber | undefined
   readonly messagingServiceSid: string | undefined
-  /** Public base URL Twilio calls, without a trailing slash. */
+  /** Public base URL Twilio calls, without a trailing slash and without credentials: what may be shown. */
   readonly webhookBaseUrl: string
+  /** The same URL exactly as configured, with `user:password@` if it has them: what Twilio calls and signs. */
+  readonly webhookSigningBaseUrl: Redacted.Redacted<string>
   readonly webhookHost: string
   readonly webhookPort: number
   /** Absolute path, or ":memory:". */
@@ -54,8 +57,11 @@ export class ConfigInvalid extends Data.TaggedError("ConfigInvalid")<{ readonly 
   }
 }
 
-/** The project root (the folder holding package.json): `dist/` when bundled, `src/` under tsx or vitest. */
-export const projectRoot = fileURLToPath(new URL("..", import.meta.url))
+/** The nearest folder holding package.json, from this module's: the project root, bundled or from source. */
+const findProjectRoot = (from: string): string =>
+  fs.existsSync(path.join(from, "package.json")) || path.dirname(from) === from ? from : findProjectRoot(path.dirname(from))
+
+export const projectRoot = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)))
 
 const BooleanFromEnv = Schema.transformOrFail(Schema.String, Schema.Boolean, {
   strict: true,
@@ -188,7 +194,8 @@ export const parseConfig = (
       authToken: Redacted.make(e.TWILIO_AUTH_TOKEN),
       phoneNumber: e.TWILIO_PHONE_NUMBER,
       messagingServiceSid: e.TWILIO_MESSAGING_SERVICE_SID,
-      webhookBaseUrl: e.WEBHOOK_BASE_URL.replace(/\/+$/, ""),
+      webhookBaseUrl: withoutCredentials(e.WEBHOOK_BASE_URL.replace(/\/+$/, "")).replace(/\/+$/, ""),
+      webhookSigningBaseUrl: Redacted.make(e.WEBHOOK_BASE_URL.replace(/\/+$/, "")),
       webhookHost: e.WEBHOOK_HOST,
       webhookPort: e.WEBHOOK_PORT,
       databasePath: e.DATABASE_PATH === ":memory:" ? e.DATABASE_PATH : path.resolve(options.baseDir, e.DATABASE_PATH),

@@ -1,11 +1,11 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import { AppConfig } from "./Config.js"
-import type { Address } from "./domain/Address.js"
-import { nowIso } from "./domain/Time.js"
-import { MessageStore } from "./MessageStore.js"
-import { Messaging } from "./Messaging.js"
-import { Twilio } from "./Twilio.js"
+import { AppConfig } from "../config/AppConfig.js"
+import type { Address } from "../domain/Address.js"
+import { nowIso } from "../domain/Time.js"
+import { MessageStore } from "../storage/MessageStore.js"
+import { Twilio } from "../twilio/Twilio.js"
+import { Ingest } from "./Ingest.js"
 
 /**
  * Catch-up: inbound messages and statuses missed while no webhook server was reachable, fetched from
@@ -16,7 +16,7 @@ export class CatchUp extends Effect.Service<CatchUp>()("twilio-mcp/CatchUp", {
     const config = yield* AppConfig
     const twilio = yield* Twilio
     const messages = yield* MessageStore
-    const messaging = yield* Messaging
+    const ingest = yield* Ingest
 
     /** Inbound messages to our number since the newest one stored (at most `lookbackHours` back). */
     const inbound = (floor: string) =>
@@ -29,7 +29,7 @@ export class CatchUp extends Effect.Service<CatchUp>()("twilio-mcp/CatchUp", {
           .filter((m) => m.direction === "inbound")
           .reverse()
         const results = yield* Effect.forEach(missed, (m) =>
-          messaging.recordInbound({
+          ingest.inbound({
             sid: m.sid,
             from: m.from as Address,
             to: m.to as Address,
@@ -48,24 +48,24 @@ export class CatchUp extends Effect.Service<CatchUp>()("twilio-mcp/CatchUp", {
         const pending = yield* messages.pendingOutbound(floor, 200)
         const outcomes = yield* Effect.forEach(pending, (sid) =>
           Effect.flatMap(twilio.fetchMessage(sid), (live) =>
-            Effect.flatMap(nowIso, (at) => messaging.applyStatus({ sid, status: live.status, errorCode: live.errorCode, at }))))
+            Effect.flatMap(nowIso, (at) => ingest.status({ sid, status: live.status, errorCode: live.errorCode, at }))))
         return { checked: pending.length, advanced: outcomes.filter((o) => o.advanced).length }
       })
 
-    const sync = (lookbackHours: number) =>
-      Effect.gen(function*() {
-        const floor = new Date((yield* Clock.currentTimeMillis) - lookbackHours * 3_600_000).toISOString()
-        const received = yield* inbound(floor)
-        const delivered = yield* statuses(floor)
-        return {
-          since: received.after,
-          inboundFound: received.found,
-          inboundStored: received.stored,
-          statusesChecked: delivered.checked,
-          statusesAdvanced: delivered.advanced
-        }
-      })
+    const sync = Effect.fn("CatchUp.sync")(function*(lookbackHours: number) {
+      const floor = new Date((yield* Clock.currentTimeMillis) - lookbackHours * 3_600_000).toISOString()
+      const received = yield* inbound(floor)
+      const delivered = yield* statuses(floor)
+      return {
+        since: received.after,
+        inboundFound: received.found,
+        inboundStored: received.stored,
+        statusesChecked: delivered.checked,
+        statusesAdvanced: delivered.advanced
+      }
+    })
 
     return { sync } as const
-  })
+  }),
+  dependencies: [MessageStore.Default, Ingest.Default]
 }) {}

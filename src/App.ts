@@ -1,0 +1,37 @@
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { AppConfig, type AppConfigShape } from "./config/AppConfig.js"
+import { CatchUp } from "./messaging/CatchUp.js"
+import { Ingest } from "./messaging/Ingest.js"
+import { Messaging } from "./messaging/Messaging.js"
+import { SetupCheck } from "./messaging/SetupCheck.js"
+import { Database } from "./storage/Database.js"
+import { SandboxCarrier } from "./twilio/SandboxCarrier.js"
+import { Twilio } from "./twilio/Twilio.js"
+import { TwilioMemory } from "./twilio/TwilioMemory.js"
+
+/**
+ * The services the edges (tools, webhooks, commands) use, each bringing its own dependencies (storage,
+ * threading, the send guard…). What they leave open is the one thing that varies: Twilio, live or in memory,
+ * and the configuration.
+ */
+export const Services = Layer.mergeAll(Messaging.Default, Ingest.Default, CatchUp.Default, SetupCheck.Default, Database.Default)
+
+export type AppServices = Layer.Layer.Success<typeof Services> | Twilio | AppConfig
+
+/** What the server runs: the live Twilio, or in sandbox mode the in-memory one with a simulated carrier. */
+export const appLayer = (config: AppConfigShape): Layer.Layer<AppServices, Layer.Layer.Error<typeof Services>> =>
+  (config.sandbox
+    ? Layer.merge(Services, SandboxCarrier).pipe(Layer.provideMerge(TwilioMemory.layer))
+    : Services.pipe(Layer.provideMerge(Twilio.live))).pipe(Layer.provideMerge(AppConfig.layer(config)))
+
+/** Messages and statuses that arrived while no webhook server was reachable; a failure is only logged. */
+export const catchUpOnStart = Layer.scopedDiscard(Effect.gen(function*() {
+  const config = yield* AppConfig
+  if (config.sandbox) return
+  const catchUp = yield* CatchUp
+  yield* Effect.forkScoped(catchUp.sync(24).pipe(
+    Effect.tap((r) => Effect.logInfo(`catch-up: ${r.inboundStored} missed inbound stored, ${r.statusesAdvanced} statuses advanced`)),
+    Effect.catchAll((e) => Effect.logWarning(`catch-up with Twilio failed: ${e.message}`))
+  ))
+}))

@@ -1,0 +1,36 @@
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+
+/** How long repeats of one rejection reason are counted before they are reported in one line. */
+export const REPORT_EVERY = Duration.minutes(1)
+
+/**
+ * Warnings about rejected webhooks, collapsed: the first rejection for a reason is logged at once, repeats
+ * within REPORT_EVERY are only counted and reported in one line at its end. An unsigned client hammering
+ * the endpoint costs the log two lines a minute, not one per request.
+ */
+export class RejectionLog extends Effect.Service<RejectionLog>()("twilio-mcp/RejectionLog", {
+  scoped: Effect.gen(function*() {
+    const repeats = new Map<string, number>()
+
+    const report = Effect.suspend(() => {
+      const counted = Array.from(repeats).filter(([, n]) => n > 0)
+      repeats.clear()
+      return Effect.forEach(counted, ([reason, n]) =>
+        Effect.logWarning(`${n} more webhook${n === 1 ? "" : "s"} rejected in the last ${Duration.format(REPORT_EVERY)}: ${reason}`), {
+        discard: true
+      })
+    })
+    yield* Effect.forkScoped(Effect.forever(Effect.delay(report, REPORT_EVERY)))
+
+    /** Logs `line` unless `reason` was logged in this interval already; then it is counted. */
+    const warn = (reason: string, line: string) =>
+      Effect.suspend(() => {
+        const seen = repeats.get(reason)
+        repeats.set(reason, seen === undefined ? 0 : seen + 1)
+        return seen === undefined ? Effect.logWarning(line) : Effect.void
+      })
+
+    return { warn } as const
+  })
+}) {}

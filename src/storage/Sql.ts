@@ -1,0 +1,138 @@
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as SqliteMigrator from "@effect/sql-sqlite-node/SqliteMigrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { AppConfig } from "../config/AppConfig.js"
+import { SqliteDriverUnavailable, StorageError } from "../domain/Errors.js"
+import init from "./migrations/0001_init.js"
+import agentFeatures from "./migrations/0002_agent_features.js"
+import sendLog from "./migrations/0003_send_log.js"
+import searchBacklog from "./migrations/0004_search_backlog.js"
+import inboundSenders from "./migrations/0005_inbound_senders.js"
+
+export const migrations = {
+  "0001_init": init,
+  "0002_agent_features": agentFeatures,
+  "0003_send_log": sendLog,
+  "0004_search_backlog": searchBacklog,
+  "0005_inbound_senders": inboundSenders
+}
+
+const pathAdvice = "Point DATABASE_PATH at a writable file; relative paths resolve against the project folder."
+
+/**
+ * A DATABASE_PATH that cannot be created or written fails start-up with a message that names it. Missing
+ * folders are made one level at a time: `mkdirSync(…, { recursive: true })` loops forever under /proc.
+ */
+const ensureWritable = (filename: string) =>
+  Effect.try({
+    try: () => {
+      if (filename === ":memory:") return
+      const dir = path.dirname(filename)
+      const missing: Array<string> = []
+      let existing = dir
+      while (!fs.existsSync(existing) && path.dirname(existing) !== existing) {
+        missing.unshift(existing)
+        existing = path.dirname(existing)
+      }
+      if (!fs.statSync(existing).isDirectory()) throw new Error(`${existing} is not a folder`)
+      for (const folder of missing) fs.mkdirSync(folder)
+      fs.accessSync(dir, fs.constants.W_OK)
+      if (fs.existsSync(filename)) fs.accessSync(filename, fs.constants.R_OK | fs.constants.W_OK)
+    },
+    catch: (cause) =>
+      new StorageError({
+        operation: "open database",
+        detail: `DATABASE_PATH ${filename} is not writable (${(cause as Error).message}). ${pathAdvice}`
+      })
+  })
+
+/** better-sqlite3 is a native addon: built for one Node.js version and platform, it can fail to load. */
+const isDriverLoadFailure = (error: unknown) => {
+  const e = error as { code?: unknown; message?: unknown }
+  const message = typeof e.message === "string" ? e.message : ""
+  return e.code === "ERR_DLOPEN_FAILED" ||
+    /NODE_MODULE_VERSION|Could not locate the bindings file|better_sqlite3\.node|invalid ELF header/.test(message) ||
+    (e.code === "MODULE_NOT_FOUND" && message.includes("better-sqlite3"))
+}
+
+/**
+ * The client. Opening throws (a defect) for a directory, a read-only mount, a file that is not a database,
+ * or a driver that cannot load: each turned into an error that says which, not SQLite's bare "unable to
+ * open database file". WAL is switched on below, after the page size, which only a new file takes.
+ */
+const client = (filename: string) =>
+  SqliteClient.layer({ filename, disableWAL: true }).pipe(
+    Layer.catchAllCause((cause) => {
+      const error = Cause.squash(cause)
+      const reason = error instanceof Error ? error.message : String(error)
+      return Layer.fail(
+        isDriverLoadFailure(error)
+          ? new SqliteDriverUnavailable({ reason })
+          : new StorageError({
+            operation: "open database",
+            detail: `DATABASE_PATH ${filename} cannot be opened as a SQLite database (${reason}). ${pathAdvice}`
+          })
+      )
+    })
+  )
+
+/** SQLite's own reason, which @effect/sql keeps as the cause of its generic message. */
+const reasonOf = (error: unknown) =>
+  error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error)
+
+/**
+ * WAL, so that processes sharing the file (two MCP clients and a webhook server) read while one writes, and
+ * a busy timeout long enough that writers queue for the lock instead of failing. The first statements: a
+ * file that is not a database fails here.
+ */
+const settings = (filename: string) => Layer.effectDiscard(Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  // A webhook's index updates land on pages all over the file; each is written whole to the WAL and again by
+  // the checkpoint, so smaller pages mean less I/O per message. A new file only: an existing one keeps its own.
+  yield* sql`PRAGMA page_size = 2048`
+  yield* sql`PRAGMA journal_mode = WAL`
+  yield* sql`PRAGMA busy_timeout = 10000`
+  yield* sql`PRAGMA foreign_keys = ON`
+  yield* sql`PRAGMA synchronous = NORMAL`
+  // The WAL file is cut back to 64 MB when it restarts.
+  yield* sql`PRAGMA journal_size_limit = 67108864`
+}).pipe(Effect.mapError((cause) =>
+  new StorageError({
+    operation: "open database",
+    detail: `DATABASE_PATH ${filename} cannot be opened as a SQLite database (${reasonOf(cause)}). ${pathAdvice}`
+  })
+)))
+
+const migrate = SqliteMigrator.layer({ loader: SqliteMigrator.fromRecord(migrations) }).pipe(
+  Layer.provide(NodeContext.layer),
+  Layer.mapError((cause) => new StorageError({ operation: "migrate database", detail: reasonOf(cause) }))
+)
+
+/** Resumes after the I/O already received has been handled (setImmediate): about 0.1 ms when idle. */
+const nextTurnOfEventLoop = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+/**
+ * SQLite at `filename`, configured and migrated. Opening and migrating is ~40 ms of synchronous work: started
+ * only after the event loop has polled for input once more, so an MCP client's `initialize` (in the pipe
+ * since spawn) is answered first. Two turns: start-up itself may run in a poll-phase callback, whose first
+ * turn ends before any poll.
+ */
+export const sqliteLayer = (filename: string) =>
+  migrate.pipe(
+    // The settings first: the page size is fixed once the first table exists.
+    Layer.provide(settings(filename)),
+    Layer.provideMerge(client(filename)),
+    Layer.provide(Layer.effectDiscard(Effect.zipRight(Effect.zipRight(nextTurnOfEventLoop, nextTurnOfEventLoop), ensureWritable(filename))))
+  )
+
+/** The database of the configuration: DATABASE_PATH. */
+export const SqlLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => sqliteLayer(config.databasePath)))

@@ -1,0 +1,55 @@
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { Services } from "../../src/App.js"
+import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.js"
+import type { PhoneNumber } from "../../src/domain/Address.js"
+import { Threading } from "../../src/messaging/Threading.js"
+import { ConversationStore } from "../../src/storage/ConversationStore.js"
+import { MessageStore } from "../../src/storage/MessageStore.js"
+import { SqlLive } from "../../src/storage/Sql.js"
+import type { Twilio } from "../../src/twilio/Twilio.js"
+import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
+
+export const TEST_ACCOUNT_SID = `AC${"a".repeat(32)}`
+export const TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef0123"
+export const TEST_PHONE = "+15005550006" as PhoneNumber
+const TEST_WEBHOOK_BASE_URL = "https://twilio-mcp.example.test"
+
+/** A valid configuration for tests: in-memory SQLite, loopback webhooks on a free port. */
+export const testConfig = (overrides: Partial<AppConfigShape> = {}): AppConfigShape => ({
+  accountSid: TEST_ACCOUNT_SID,
+  authToken: Redacted.make(TEST_AUTH_TOKEN),
+  phoneNumber: TEST_PHONE,
+  messagingServiceSid: undefined,
+  webhookBaseUrl: TEST_WEBHOOK_BASE_URL,
+  webhookSigningBaseUrl: Redacted.make(overrides.webhookBaseUrl ?? TEST_WEBHOOK_BASE_URL),
+  webhookHost: "127.0.0.1",
+  webhookPort: 0,
+  databasePath: ":memory:",
+  logLevel: "error",
+  autoCreateConversations: true,
+  enableAiContext: true,
+  enableMms: true,
+  twilioApiBaseUrl: undefined,
+  twilioTimeoutMs: 2_000,
+  allowedRecipients: undefined,
+  maxPerHour: undefined,
+  sandbox: false,
+  ...overrides
+})
+
+/**
+ * The app's services on a given Twilio layer, with the stores tests read directly (the same instances the
+ * services use: layers are shared by reference within one build).
+ */
+export const makeTestLayer = <T>(config: AppConfigShape, twilio: Layer.Layer<T | Twilio, never, AppConfig>) =>
+  Layer.mergeAll(Services, MessageStore.Default, Threading.Default, ConversationStore.Default, SqlLive).pipe(
+    Layer.provideMerge(twilio),
+    Layer.provideMerge(AppConfig.layer(config))
+  )
+
+/**
+ * The whole service graph on the in-memory Twilio and SQLite: what service tests run on. `TwilioMemory`
+ * is in the context to script Twilio's answers.
+ */
+export const TestLayer = (overrides: Partial<AppConfigShape> = {}) => makeTestLayer(testConfig(overrides), TwilioMemory.layer)
