@@ -1,11 +1,26 @@
 import { defineConfig } from "vitest/config"
 
+/** What both projects share. End-to-end tests spawn the built server and the Twilio emulator: room on 2 cores. */
+const common = { testTimeout: 30_000, hookTimeout: 60_000 }
+
 export default defineConfig({
   test: {
-    // End-to-end tests spawn the built server and the Twilio emulator: give them room on 2 cores.
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Builds dist/ once for the run, whichever projects run.
     globalSetup: ["test/globalSetup.ts"],
-    include: ["test/**/*.test.ts"]
+    projects: [
+      { test: { ...common, name: "sqlite", include: ["test/**/*.test.ts"], exclude: ["test/postgres/**"] } },
+      {
+        test: {
+          ...common,
+          name: "postgres",
+          // The suites that touch storage, on a real PostgreSQL (test/support/Dialect.ts); the SQLite-only
+          // reliability suites (file faults, fuzzing) stay in the sqlite project.
+          include: ["test/unit/**/*.test.ts", "test/agent/**/*.test.ts", "test/webhooks/**/*.test.ts", "test/e2e/**/*.test.ts", "test/postgres/**/*.test.ts"],
+          env: { TEST_DIALECT: "postgres" },
+          globalSetup: ["test/support/postgresServer.ts"],
+          setupFiles: ["test/support/postgresFile.ts"]
+        }
+      }
+    ]
   }
 })

@@ -30,6 +30,8 @@ export interface AppConfigShape {
   readonly webhookPort: number
   /** Absolute path, or ":memory:". */
   readonly databasePath: string
+  /** PostgreSQL instead of the SQLite file at databasePath: a postgres:// URL, with its password. */
+  readonly databaseUrl: Redacted.Redacted<string> | undefined
   readonly logLevel: LogLevelName
   readonly autoCreateConversations: boolean
   readonly enableAiContext: boolean
@@ -101,6 +103,21 @@ const HttpUrl = Schema.String.pipe(
   })
 )
 
+/** A PostgreSQL URL. The value is a secret (it may hold a password): no message quotes it. */
+const PostgresUrl = Schema.String.pipe(
+  Schema.filter((s) => {
+    const example = "postgres://user:password@db.example.com:5432/twilio"
+    try {
+      const u = new URL(s)
+      return u.protocol === "postgres:" || u.protocol === "postgresql:"
+        ? u.hostname !== "" || "must name a host (e.g. " + example + ")"
+        : `must start with postgres:// or postgresql:// (e.g. ${example}); unset it to use the SQLite file at DATABASE_PATH`
+    } catch {
+      return `must be a URL such as ${example}`
+    }
+  })
+)
+
 const optionalWithDefault = <A, I>(schema: Schema.Schema<A, I>, value: () => A) =>
   Schema.optionalWith(schema, { default: value })
 
@@ -119,6 +136,7 @@ const Env = Schema.Struct({
   WEBHOOK_HOST: optionalWithDefault(Schema.String.pipe(Schema.minLength(1)), () => "127.0.0.1"),
   WEBHOOK_PORT: optionalWithDefault(IntFromEnv(0, 65535), () => 3000),
   DATABASE_PATH: optionalWithDefault(Schema.String.pipe(Schema.minLength(1)), () => "./data/twilio.db"),
+  DATABASE_URL: Schema.optional(PostgresUrl),
   LOG_LEVEL: optionalWithDefault(LogLevelFromEnv, () => "info" as const),
   AUTO_CREATE_CONVERSATIONS: optionalWithDefault(BooleanFromEnv, () => true),
   ENABLE_AI_CONTEXT: optionalWithDefault(BooleanFromEnv, () => true),
@@ -199,6 +217,7 @@ export const parseConfig = (
       webhookHost: e.WEBHOOK_HOST,
       webhookPort: e.WEBHOOK_PORT,
       databasePath: e.DATABASE_PATH === ":memory:" ? e.DATABASE_PATH : path.resolve(options.baseDir, e.DATABASE_PATH),
+      databaseUrl: e.DATABASE_URL === undefined ? undefined : Redacted.make(e.DATABASE_URL),
       logLevel: e.LOG_LEVEL,
       autoCreateConversations: e.AUTO_CREATE_CONVERSATIONS,
       enableAiContext: e.ENABLE_AI_CONTEXT,

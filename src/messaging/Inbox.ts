@@ -7,8 +7,6 @@ import type { Message } from "../domain/Message.js"
 import { Database } from "../storage/Database.js"
 import { MessageStore } from "../storage/MessageStore.js"
 
-/** How often a waiter asks SQLite whether another process wrote: one PRAGMA, no table read. */
-export const POLL_INTERVAL = Duration.seconds(1)
 const PROGRESS_EVERY = Duration.seconds(5)
 
 export interface ReplyFilter {
@@ -19,8 +17,8 @@ export interface ReplyFilter {
 
 /**
  * Waiting for replies. This process's inbound path signals at once; writes by other processes sharing
- * the database (the webhooks process, another MCP client) are seen through SQLite's data_version, checked
- * once a second. Idle waiting costs a sleeping fiber and one PRAGMA per poll, not a busy loop.
+ * the database (the webhooks process or replicas, another MCP client) through the Database's change watch
+ * (SQLite's data_version once a second, PostgreSQL's NOTIFY). Idle waiting is a sleeping fiber, not a busy loop.
  */
 export class Inbox extends Effect.Service<Inbox>()("twilio-mcp/Inbox", {
   effect: Effect.gen(function*() {
@@ -42,11 +40,13 @@ export class Inbox extends Effect.Service<Inbox>()("twilio-mcp/Inbox", {
     })
 
     /**
-     * Inbound messages matching `filter`, as soon as there is one, or `[]` after `timeout`.
-     * `onProgress` is called every few seconds with the seconds waited.
+     * Inbound messages matching the filter `prepare` finds, as soon as there is one, or none after `timeout`
+     * (with the filter, unless `prepare` itself ran out of time). The clock starts before `prepare`, which may
+     * wait on the database: `timeout` and `onProgress` (called every few seconds with the seconds waited) count
+     * from the call.
      */
-    const waitForReply = (
-      filter: ReplyFilter,
+    const waitForReply = <E, R>(
+      prepare: Effect.Effect<ReplyFilter, E, R>,
       timeout: Duration.Duration,
       onProgress: (waitedSeconds: number) => Effect.Effect<void>
     ) =>
@@ -55,26 +55,22 @@ export class Inbox extends Effect.Service<Inbox>()("twilio-mcp/Inbox", {
         const waited = Effect.map(Clock.currentTimeMillis, (now) => Math.round((now - start) / 1000))
         yield* Effect.forkScoped(Effect.forever(Effect.delay(Effect.flatMap(waited, onProgress), PROGRESS_EVERY)))
 
-        let version = yield* database.dataVersion
-        /** Until this process signals an arrival, or another process's commit moves data_version. */
-        const changed = (arrived: Deferred.Deferred<void>): Effect.Effect<void, StorageError> =>
-          Effect.flatMap(
-            Effect.raceFirst(Effect.as(Deferred.await(arrived), true), Effect.as(Effect.sleep(POLL_INTERVAL), false)),
-            (signalled) =>
-              signalled ? Effect.void : Effect.flatMap(database.dataVersion, (next) => {
-                if (next === version) return changed(arrived)
-                version = next
-                return Effect.void
-              })
-          )
-
-        // The signal is taken before the query: an arrival after the query has completed it.
-        const look: Effect.Effect<ReadonlyArray<Message>, StorageError> = Effect.flatMap(nextArrival, (arrived) =>
-          Effect.flatMap(messages.inboundAfter(filter), (found) =>
-            found.length > 0 ? Effect.succeed(found) : Effect.zipRight(changed(arrived), Effect.suspend(() => look))))
-        return yield* look.pipe(
-          Effect.timeoutTo({ duration: timeout, onTimeout: (): ReadonlyArray<Message> => [], onSuccess: (m) => m })
-        )
+        let filter: ReplyFilter | undefined
+        const replies = yield* Effect.gen(function*() {
+          filter = yield* prepare
+          const wanted = filter
+          // Watching from before the first look: a commit by another process after it wakes the wait.
+          const otherProcessWrote = yield* database.watchChanges
+          /** Until this process signals an arrival, or another process commits. */
+          const changed = (arrived: Deferred.Deferred<void>): Effect.Effect<void, StorageError> =>
+            Effect.raceFirst(Deferred.await(arrived), otherProcessWrote)
+          // The signal is taken before the query: an arrival after the query has completed it.
+          const look: Effect.Effect<ReadonlyArray<Message>, StorageError> = Effect.flatMap(nextArrival, (arrived) =>
+            Effect.flatMap(messages.inboundAfter(wanted), (found) =>
+              found.length > 0 ? Effect.succeed(found) : Effect.zipRight(changed(arrived), Effect.suspend(() => look))))
+          return yield* look
+        }).pipe(Effect.timeoutTo({ duration: timeout, onTimeout: (): ReadonlyArray<Message> => [], onSuccess: (m) => m }))
+        return { filter, replies }
       }))
 
     return { notify, waitForReply } as const

@@ -326,23 +326,26 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
       },
       onProgress: (waitedSeconds: number) => Effect.Effect<void>
     ) {
-      const conversation = input.conversationId !== undefined
-        ? yield* requireConversation(input.conversationId)
-        : Option.getOrUndefined(yield* threading.find([defaultSender, input.from!]))
-      const since = input.since ??
-        (conversation === undefined ? undefined : yield* messages.lastOutboundAt(conversation.id)) ??
-        (yield* nowIso)
-      const replies = yield* inbox.waitForReply(
-        conversation === undefined ? { from: input.from, since } : { conversationId: conversation.id, since },
+      const { filter, replies } = yield* inbox.waitForReply(
+        Effect.gen(function*() {
+          const conversation = input.conversationId !== undefined
+            ? yield* requireConversation(input.conversationId)
+            : Option.getOrUndefined(yield* threading.find([defaultSender, input.from!]))
+          const since = input.since ??
+            (conversation === undefined ? undefined : yield* messages.lastOutboundAt(conversation.id)) ??
+            (yield* nowIso)
+          return conversation === undefined ? { from: input.from, since } : { conversationId: conversation.id, since }
+        }),
         Duration.seconds(input.timeoutSeconds),
         onProgress
       )
       const newest = replies[replies.length - 1]
       return {
         status: newest === undefined ? "timeout" as const : "reply" as const,
-        conversationId: conversation?.id ?? newest?.conversationId ?? null,
+        conversationId: filter?.conversationId ?? newest?.conversationId ?? input.conversationId ?? null,
         messages: replies,
-        since: newest?.timestamp ?? since
+        // A timeout before the thread was even read (a database that slow): from the call on.
+        since: newest?.timestamp ?? filter?.since ?? input.since ?? (yield* nowIso)
       }
     })
 

@@ -6,6 +6,7 @@ import * as Schema from "effect/Schema"
 import { type Conversation, ConversationId, Metadata } from "../domain/Conversation.js"
 import { Direction } from "../domain/Message.js"
 import { storageError } from "./Database.js"
+import { jsonTable, jsonValues } from "./Dialect.js"
 import { SqlLive } from "./Sql.js"
 
 const ConversationRow = Schema.Struct({
@@ -63,6 +64,21 @@ export type NewConversation = typeof NewConversation.Type
 /** Several, as one JSON parameter: one statement for a batch, whatever its size. */
 const NewConversations = Schema.parseJson(Schema.Array(NewConversation))
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** RFC 7396 JSON merge patch: `patch`'s keys over `target`'s, recursively; a null removes the key. */
+const mergePatch = (target: unknown, patch: unknown): unknown => {
+  if (!isObject(patch)) return patch
+  // No prototype: a "__proto__" key is data, as in the JSON it came from.
+  const merged: Record<string, unknown> = Object.assign(Object.create(null), isObject(target) ? target : {})
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete merged[key]
+    else merged[key] = mergePatch(merged[key], value)
+  }
+  return merged
+}
+
 const IdByKey = Schema.Struct({ id: ConversationId, participant_key: Schema.String })
 
 /** Conversations and their participant keys. The only place that knows the conversations table. */
@@ -81,7 +97,7 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
     const idsByKeys = SqlSchema.findAll({
       Request: Schema.parseJson(Schema.Array(Schema.String)),
       Result: IdByKey,
-      execute: (keys) => sql`SELECT id, participant_key FROM conversations WHERE participant_key IN (SELECT value FROM json_each(${keys}))`
+      execute: (keys) => sql`SELECT id, participant_key FROM conversations WHERE participant_key IN (${jsonValues(sql, keys)})`
     })
 
     /**
@@ -94,8 +110,8 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
       execute: (json) =>
         sql`
           INSERT INTO conversations (id, participant_key, participants, metadata, created_at, last_activity_at)
-          SELECT value ->> 'id', value ->> 'key', value ->> 'participants', value ->> 'metadata', value ->> 'now', value ->> 'now'
-          FROM json_each(${json}) WHERE true
+          SELECT id, key, participants, metadata, now, now
+          FROM ${jsonTable(sql, json, "c", { id: "text", key: "text", participants: "text", metadata: "text", now: "text" })} WHERE true
           ON CONFLICT (participant_key) DO UPDATE SET participant_key = excluded.participant_key
           RETURNING *`
     })
@@ -106,7 +122,7 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
       execute: (touches) =>
         sql`
           UPDATE conversations SET last_activity_at = u.at
-          FROM (SELECT value ->> 'id' AS id, value ->> 'at' AS at FROM json_each(${touches})) AS u
+          FROM ${jsonTable(sql, touches, "u", { id: "text", at: "text" })}
           WHERE conversations.id = u.id AND conversations.last_activity_at < u.at`
     })
 
@@ -138,12 +154,18 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
         Effect.mapError(storageError("list conversations"))
       )
 
-    /** Adds keys to a thread's metadata (a later create_conversation for the same participants). */
+    /**
+     * Merges `metadata` into a thread's (a later create_conversation for the same participants) as a JSON merge
+     * patch (RFC 7396, SQLite's json_patch): objects merge key by key, null removes a key. Read and written
+     * here, the same on either database: inside a write transaction.
+     */
     const mergeMetadata = (id: string, metadata: Metadata) =>
-      sql`UPDATE conversations SET metadata = json_patch(COALESCE(metadata, '{}'), ${JSON.stringify(metadata)}) WHERE id = ${id}`.pipe(
-        Effect.mapError(storageError("update conversation metadata")),
-        Effect.zipRight(findById(id))
-      )
+      Effect.flatMap(findById(id), (found) =>
+        Option.isNone(found) ? Effect.succeed(found) : sql`
+          UPDATE conversations SET metadata = ${JSON.stringify(mergePatch(found.value.metadata ?? {}, metadata))} WHERE id = ${id}`.pipe(
+          Effect.mapError(storageError("update conversation metadata")),
+          Effect.zipRight(findById(id))
+        ))
 
     return {
       findById,

@@ -2,13 +2,14 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Scope from "effect/Scope"
 import { StorageError } from "../domain/Errors.js"
+import { Engine } from "./Engine.js"
 import { SqlLive } from "./Sql.js"
 
 /**
- * A failed query as a StorageError that keeps SQLite's own reason ("database or disk is full", "database is
- * locked"): @effect/sql's message alone is always "Failed to execute statement". Every store uses it.
+ * A failed query as a StorageError that keeps the database's own reason ("database or disk is full",
+ * "database is locked", "terminating connection due to administrator command"): @effect/sql's message alone
+ * is always "Failed to execute statement". Every store uses it.
  */
 export const storageError = (operation: string) => (cause: unknown) =>
   new StorageError({
@@ -20,34 +21,20 @@ export const storageError = (operation: string) => (cause: unknown) =>
 
 /**
  * What the use cases need of the database beyond the stores: transactions that take the write lock first,
- * a health check, and a way to notice other processes' writes.
+ * health and identity, a way to notice other processes' writes, and work done by one process at a time.
+ * The same on SQLite and PostgreSQL (Engine has what differs).
  */
 export class Database extends Effect.Service<Database>()("twilio-mcp/Database", {
   effect: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-
-    /**
-     * BEGIN IMMEDIATE: a read-then-write transaction waits for the write lock (busy_timeout) instead of failing
-     * with SQLITE_BUSY_SNAPSHOT when another process wrote in between. SqliteClient's own is a deferred BEGIN.
-     */
-    const immediate = SqlClient.makeWithTransaction({
-      transactionTag: SqlClient.TransactionConnection,
-      spanAttributes: [["db.system.name", "sqlite"]],
-      acquireConnection: Effect.flatMap(Scope.make(), (scope) => Effect.map(Scope.extend(sql.reserve, scope), (conn) => [scope, conn] as const)),
-      begin: (conn) => conn.executeUnprepared("BEGIN IMMEDIATE", [], undefined),
-      savepoint: (conn, id) => conn.executeUnprepared(`SAVEPOINT effect_sql_${id}`, [], undefined),
-      commit: (conn) => conn.executeUnprepared("COMMIT", [], undefined),
-      // A BEGIN that failed left no transaction to roll back: its own error is the one to report.
-      rollback: (conn) => Effect.ignore(conn.executeUnprepared("ROLLBACK", [], undefined)),
-      rollbackSavepoint: (conn, id) => conn.executeUnprepared(`ROLLBACK TO SAVEPOINT effect_sql_${id}`, [], undefined)
-    })
+    const engine = yield* Engine
 
     /**
      * `effect` in one transaction holding the write lock from its start; inside a transaction already, in a
-     * savepoint of it. A failing BEGIN or COMMIT is a StorageError naming SQLite's reason.
+     * savepoint of it. A failing BEGIN or COMMIT is a StorageError naming the database's reason.
      */
     const writeTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | StorageError, R> =>
-      immediate(effect).pipe(
+      engine.writeTransaction(effect).pipe(
         Effect.catchIf((e): e is SqlError => e instanceof SqlError, (e) => Effect.fail(storageError("write transaction")(e))),
         // @effect/sql makes a failed COMMIT a defect; here it is what it is, a storage failure (disk full).
         Effect.catchSomeDefect((defect) =>
@@ -56,21 +43,35 @@ export class Database extends Effect.Service<Database>()("twilio-mcp/Database", 
       )
 
     /** A cheap query that fails when the database is unusable: for health checks. */
-    const ping = sql`SELECT COUNT(*) AS n FROM conversations WHERE 0`.pipe(
+    const ping = sql`SELECT COUNT(*) AS n FROM conversations WHERE 1 = 0`.pipe(
       Effect.asVoid,
       Effect.mapError(storageError("health check"))
     )
 
+    /** Which database, its version, and the newest migration applied: for `check` and /healthz. */
+    const describe = Effect.gen(function*() {
+      const description = yield* engine.description
+      const [latest] = yield* sql<{ name: string; migration_id: number }>`
+        SELECT migration_id, name FROM effect_sql_migrations ORDER BY migration_id DESC LIMIT 1`
+      return { ...description, migration: latest === undefined ? "none" : `${String(latest.migration_id).padStart(4, "0")}_${latest.name}` }
+    }).pipe(Effect.mapError(storageError("describe database")))
+
     /**
-     * SQLite's counter of commits made by other connections: a change means another process (a second MCP
-     * client, the webhooks process) wrote, so a waiter knows when to look again without querying the tables.
+     * Starts watching for other processes' commits (another MCP client, a webhooks replica): the effect
+     * returned completes at the next one. SQLite's data_version polled once a second, or PostgreSQL's NOTIFY.
      */
-    const dataVersion = sql<{ data_version: number }>`PRAGMA data_version`.pipe(
-      Effect.map((rows) => rows[0]?.data_version ?? 0),
+    const watchChanges = engine.watchChanges.pipe(
+      Effect.map(Effect.mapError(storageError("check for changes"))),
       Effect.mapError(storageError("check for changes"))
     )
 
-    return { writeTransaction, ping, dataVersion } as const
+    /** `effect`, unless another process sharing the database is running `task` right now (then None). */
+    const exclusive = <A, E, R>(task: "catch-up", effect: Effect.Effect<A, E, R>) =>
+      engine.exclusive(task, effect).pipe(
+        Effect.catchIf((e): e is SqlError => e instanceof SqlError, (e) => Effect.fail(storageError(task)(e)))
+      )
+
+    return { writeTransaction, ping, describe, watchChanges, exclusive } as const
   }),
   dependencies: [SqlLive]
 }) {}

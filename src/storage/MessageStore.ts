@@ -8,6 +8,7 @@ import { Direction, Media, type Message, MessageStatus, type NewMessage, statusR
 import { bestFirst } from "../messaging/SearchRanking.js"
 import { twilioErrorText } from "../twilio/TwilioErrors.js"
 import { storageError } from "./Database.js"
+import { indexedBy, jsonArray, jsonTable, jsonValues } from "./Dialect.js"
 import { SearchIndex } from "./SearchIndex.js"
 import { SqlLive } from "./Sql.js"
 
@@ -79,18 +80,18 @@ const newestFirst = (a: MessageRow, b: MessageRow) => a.created_at < b.created_a
 const messageColumns = "id, sid, conversation_id, direction, from_address, to_address, body, status, error_code, num_segments, media, created_at"
 
 /**
- * The row of a new message, for `json_each`. The webhook path's hot spot: mapped by hand, not by a Schema,
+ * The row of a new message, for `jsonTable`. The webhook path's hot spot: mapped by hand, not by a Schema,
  * with `NewMessage` typed at the boundary.
  */
 const insertRow = (message: NewMessage, now: string) => ({
   sid: message.sid,
   conversation_id: message.conversationId,
   direction: message.direction,
-  from: message.from,
-  to: message.to,
+  from_address: message.from,
+  to_address: message.to,
   body: message.body,
   status: message.status,
-  rank: statusRank[message.status],
+  status_rank: statusRank[message.status],
   error_code: message.errorCode ?? null,
   num_segments: message.numSegments ?? null,
   num_media: message.media?.length ?? 0,
@@ -101,6 +102,37 @@ const insertRow = (message: NewMessage, now: string) => ({
   created_at: message.createdAt ?? now,
   updated_at: now
 })
+
+/** The columns of `insertRow`, typed for PostgreSQL. */
+const insertColumns = {
+  sid: "text",
+  conversation_id: "text",
+  direction: "text",
+  from_address: "text",
+  to_address: "text",
+  body: "text",
+  status: "text",
+  status_rank: "integer",
+  error_code: "integer",
+  num_segments: "integer",
+  num_media: "integer",
+  media: "text",
+  messaging_service_sid: "text",
+  extra: "text",
+  twilio_created_at: "text",
+  created_at: "text",
+  updated_at: "text"
+} as const
+
+/** A status update as a row, for `jsonTable`. */
+const updateRow = (u: StatusUpdate) => ({
+  sid: u.sid,
+  status: u.status,
+  status_rank: statusRank[u.status],
+  error_code: u.errorCode ?? null,
+  at: u.at
+})
+const updateColumns = { sid: "text", status: "text", status_rank: "integer", error_code: "integer", at: "text" } as const
 
 /** The status update each SID of a batch ends on: the highest rank, keeping an error code seen on the way. */
 const bestPerSid = (updates: ReadonlyArray<StatusUpdate>) => {
@@ -137,17 +169,11 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       Result: InsertedRow,
       execute: (json) =>
         sql`
-          INSERT INTO messages (sid, conversation_id, direction, from_address, to_address, body, status,
-            status_rank, error_code, num_segments, num_media, media, messaging_service_sid, extra,
-            twilio_created_at, created_at, updated_at)
-          SELECT value ->> 'sid', value ->> 'conversation_id', value ->> 'direction', value ->> 'from', value ->> 'to',
-            value ->> 'body', value ->> 'status', value ->> 'rank', value ->> 'error_code', value ->> 'num_segments',
-            value ->> 'num_media', value ->> 'media', value ->> 'messaging_service_sid', value ->> 'extra',
-            value ->> 'twilio_created_at', value ->> 'created_at', value ->> 'updated_at'
-          FROM json_each(${json}) WHERE true
+          INSERT INTO messages (${sql.literal(Object.keys(insertColumns).join(", "))})
+          SELECT ${sql.literal(Object.keys(insertColumns).join(", "))} FROM ${jsonTable(sql, json, "m", insertColumns)} WHERE true
           ON CONFLICT (sid) DO NOTHING
           RETURNING sid, (
-            SELECT json_array(status, error_code) FROM message_events WHERE message_sid = messages.sid
+            SELECT ${jsonArray(sql, "status, error_code")} FROM message_events WHERE message_sid = messages.sid
             ORDER BY status_rank DESC LIMIT 1) AS pending`
     })
 
@@ -158,8 +184,7 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       execute: (json) =>
         sql`
           INSERT INTO message_events (message_sid, status, status_rank, error_code, received_at)
-          SELECT value ->> 'sid', value ->> 'status', value ->> 'rank', value ->> 'error_code', value ->> 'at'
-          FROM json_each(${json}) WHERE true
+          SELECT sid, status, status_rank, error_code, at FROM ${jsonTable(sql, json, "e", updateColumns)} WHERE true
           ON CONFLICT (message_sid, status) DO NOTHING
           RETURNING message_sid, status`
     })
@@ -170,30 +195,23 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       Result: Schema.Struct({ sid: Schema.String }),
       execute: (json) =>
         sql`
-          UPDATE messages SET status = u.status, status_rank = u.rank, error_code = COALESCE(u.error_code, messages.error_code),
-            updated_at = u.at
-          FROM (SELECT value ->> 'sid' AS sid, value ->> 'status' AS status, value ->> 'rank' AS rank,
-                       value ->> 'error_code' AS error_code, value ->> 'at' AS at FROM json_each(${json})) AS u
-          WHERE messages.sid = u.sid AND messages.status_rank < u.rank
+          UPDATE messages SET status = u.status, status_rank = u.status_rank,
+            error_code = COALESCE(u.error_code, messages.error_code), updated_at = u.at
+          FROM ${jsonTable(sql, json, "u", updateColumns)}
+          WHERE messages.sid = u.sid AND messages.status_rank < u.status_rank
           RETURNING messages.sid AS sid`
     })
 
     const knownSids = SqlSchema.findAll({
       Request: Schema.String,
       Result: Schema.Struct({ sid: Schema.String }),
-      execute: (json) => sql`SELECT sid FROM messages WHERE sid IN (SELECT value FROM json_each(${json}))`
+      execute: (json) => sql`SELECT sid FROM messages WHERE sid IN (${jsonValues(sql, json)})`
     })
 
     /** Moves each message forward to the best of its updates; the SIDs that moved. */
     const advance = (updates: ReadonlyArray<StatusUpdate>) =>
       updates.length === 0 ? Effect.succeed(new Set<string>()) : advanceRows(JSON.stringify(
-        Array.from(bestPerSid(updates).values(), (u) => ({
-          sid: u.sid,
-          status: u.status,
-          rank: statusRank[u.status],
-          error_code: u.errorCode ?? null,
-          at: u.at
-        }))
+        Array.from(bestPerSid(updates).values(), updateRow)
       )).pipe(Effect.map((moved) => new Set(moved.map((row) => row.sid))))
 
     /**
@@ -219,13 +237,7 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
      */
     const applyStatuses = (updates: ReadonlyArray<StatusUpdate>) =>
       Effect.gen(function*() {
-        const events = yield* insertEvents(JSON.stringify(updates.map((u) => ({
-          sid: u.sid,
-          status: u.status,
-          rank: statusRank[u.status],
-          error_code: u.errorCode ?? null,
-          at: u.at
-        }))))
+        const events = yield* insertEvents(JSON.stringify(updates.map(updateRow)))
         const newEvents = new Set(events.map((e) => `${e.message_sid} ${e.status}`))
         const moved = yield* advance(updates)
         const best = bestPerSid(updates)
@@ -258,8 +270,8 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
         : sql<{ id: string }>`SELECT conversation_id AS id FROM inbound_senders WHERE from_address = ${filter.from}`.pipe(
           Effect.mapError(storageError("find the sender's threads")),
           Effect.map((threads) => [
-            ...threads.map((t): Source => ({ table: sql`messages INDEXED BY messages_conversation`, where: sql`conversation_id = ${t.id}` })),
-            { table: sql`messages INDEXED BY messages_unthreaded_from`, where: sql`conversation_id IS NULL` }
+            ...threads.map((t): Source => ({ table: indexedBy(sql, "messages", "messages_conversation"), where: sql`conversation_id = ${t.id}` })),
+            { table: indexedBy(sql, "messages", "messages_unthreaded_from"), where: sql`conversation_id IS NULL` }
           ])
         )
 
@@ -380,17 +392,30 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       // NUL ends FTS5's query string early ("unterminated string"): a separator, like whitespace.
       const terms = query.text.split(/[\s\0]+/).filter((t) => t.length > 0)
       if (terms.length === 0) return Effect.succeed([] as Array<Message>)
+      // FTS5 over its own index, or PostgreSQL over the tsvector column (migration 0002), newest first either way.
+      const { from, match, order } = sql.onDialectOrElse({
+        pg: () => ({
+          from: sql`messages m`,
+          // Each term a quoted phrase, as for FTS5 (migration 0002): no operator is taken from user text.
+          match: sql`m.body_search @@ messages_search_query(${JSON.stringify(terms)}::jsonb)`,
+          order: sql`m.id DESC`
+        }),
+        orElse: () => ({
+          from: sql`messages_fts JOIN messages m ON m.id = messages_fts.rowid`,
+          match: sql`messages_fts MATCH ${terms.map((t) => `"${t.replaceAll("\"", "\"\"")}"`).join(" ")}`,
+          order: sql`messages_fts.rowid DESC`
+        })
+      })
       const newest = sql<{ id: number; body: string }>`
-        SELECT m.id AS id, m.body AS body
-        FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+        SELECT m.id AS id, m.body AS body FROM ${from}
         WHERE ${
         sql.and([
-          sql`messages_fts MATCH ${terms.map((t) => `"${t.replaceAll("\"", "\"\"")}"`).join(" ")}`,
+          match,
           ...(query.from === undefined ? [] : [sql`m.from_address = ${query.from}`]),
           ...(query.conversationId === undefined ? [] : [sql`m.conversation_id = ${query.conversationId}`])
         ])
       }
-        ORDER BY messages_fts.rowid DESC LIMIT ${SEARCH_WINDOW}`.pipe(Effect.mapError(storageError("search messages")))
+        ORDER BY ${order} LIMIT ${SEARCH_WINDOW}`.pipe(Effect.mapError(storageError("search messages")))
       return Effect.zipRight(searchIndex.catchUp, newest).pipe(
         Effect.flatMap((found) => {
           const best = bestFirst(terms, found).slice(0, query.limit).map((f) => f.id)

@@ -3,6 +3,7 @@ import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { storageError } from "./Database.js"
+import { jsonTable } from "./Dialect.js"
 import { SqlLive } from "./Sql.js"
 
 export const OptOutChange = Schema.Literal("opt-out", "opt-in")
@@ -30,8 +31,8 @@ export class OptOuts extends Effect.Service<OptOuts>()("twilio-mcp/OptOuts", {
       execute: (json) =>
         sql`
           INSERT INTO opt_outs (recipient, sender, opted_out, source, updated_at)
-          SELECT value ->> 'recipient', value ->> 'sender', value ->> 'change' = 'opt-out', value ->> 'source', value ->> 'at'
-          FROM json_each(${json}) WHERE true
+          SELECT recipient, sender, CASE WHEN change = 'opt-out' THEN 1 ELSE 0 END, source, at
+          FROM ${jsonTable(sql, json, "o", { recipient: "text", sender: "text", change: "text", source: "text", at: "text" })} WHERE true
           ON CONFLICT (recipient, sender) DO UPDATE SET
             opted_out = excluded.opted_out, source = excluded.source, updated_at = excluded.updated_at`
     })

@@ -12,7 +12,7 @@ const CHUNK = 500
 export const INDEX_DELAY = Duration.seconds(1)
 
 /**
- * The full-text index of message bodies, filled in bulk (see migration 0004): shortly after messages are
+ * SQLite's full-text index of message bodies, filled in bulk (see migration 0004): shortly after messages are
  * stored, in chunks, and before every search, so a search always covers every stored message. Nothing
  * runs while no message arrives.
  */
@@ -20,6 +20,10 @@ export class SearchIndex extends Effect.Service<SearchIndex>()("twilio-mcp/Searc
   scoped: Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const database = yield* Database
+    // PostgreSQL computes its tsvector column with each row (migration 0002): nothing is ever behind.
+    if (sql.onDialectOrElse({ pg: () => true, orElse: () => false })) {
+      return { catchUp: Effect.void as Effect.Effect<void, StorageError>, soon: Effect.void }
+    }
 
     /** Indexes the next chunk; false when there was nothing left. */
     const indexChunk = Effect.gen(function*() {
@@ -55,7 +59,7 @@ export class SearchIndex extends Effect.Service<SearchIndex>()("twilio-mcp/Searc
     /** Called when messages are stored: indexes them (and whatever arrives meanwhile) a moment later. */
     const soon = Effect.sync(() => void run(background, { onlyIfMissing: true }))
 
-    return { catchUp, soon } as const
+    return { catchUp, soon }
   }),
   dependencies: [SqlLive, Database.Default]
 }) {}

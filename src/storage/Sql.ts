@@ -2,13 +2,18 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as SqliteMigrator from "@effect/sql-sqlite-node/SqliteMigrator"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Scope from "effect/Scope"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppConfig } from "../config/AppConfig.js"
 import { SqliteDriverUnavailable, StorageError } from "../domain/Errors.js"
+import { Engine } from "./Engine.js"
 import init from "./migrations/0001_init.js"
 import agentFeatures from "./migrations/0002_agent_features.js"
 import sendLog from "./migrations/0003_send_log.js"
@@ -114,6 +119,60 @@ const migrate = SqliteMigrator.layer({ loader: SqliteMigrator.fromRecord(migrati
   Layer.mapError((cause) => new StorageError({ operation: "migrate database", detail: reasonOf(cause) }))
 )
 
+/** How often a waiter asks SQLite whether another process wrote: one PRAGMA, no table read. */
+export const POLL_INTERVAL = Duration.seconds(1)
+
+/** SQLite's ways: BEGIN IMMEDIATE, data_version, and no coordination beyond the file lock. */
+const sqliteEngine = (filename: string) =>
+  Layer.effect(
+    Engine,
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+
+      /**
+       * BEGIN IMMEDIATE: a read-then-write transaction waits for the write lock (busy_timeout) instead of failing
+       * with SQLITE_BUSY_SNAPSHOT when another process wrote in between. SqliteClient's own is a deferred BEGIN.
+       */
+      const writeTransaction = SqlClient.makeWithTransaction({
+        transactionTag: SqlClient.TransactionConnection,
+        spanAttributes: [["db.system.name", "sqlite"]],
+        acquireConnection: Effect.flatMap(Scope.make(), (scope) => Effect.map(Scope.extend(sql.reserve, scope), (conn) => [scope, conn] as const)),
+        begin: (conn) => conn.executeUnprepared("BEGIN IMMEDIATE", [], undefined),
+        savepoint: (conn, id) => conn.executeUnprepared(`SAVEPOINT effect_sql_${id}`, [], undefined),
+        commit: (conn) => conn.executeUnprepared("COMMIT", [], undefined),
+        // A BEGIN that failed left no transaction to roll back: its own error is the one to report.
+        rollback: (conn) => Effect.ignore(conn.executeUnprepared("ROLLBACK", [], undefined)),
+        rollbackSavepoint: (conn, id) => conn.executeUnprepared(`ROLLBACK TO SAVEPOINT effect_sql_${id}`, [], undefined)
+      })
+
+      /**
+       * SQLite's counter of commits made by other connections: a change means another process (a second MCP
+       * client, the webhooks process) wrote, so a waiter knows when to look again without querying the tables.
+       */
+      const dataVersion = Effect.map(sql<{ data_version: number }>`PRAGMA data_version`, (rows) => rows[0]?.data_version ?? 0)
+
+      const watchChanges = Effect.map(dataVersion, (initial) => {
+        let version = initial
+        const next: Effect.Effect<void, SqlError> = Effect.flatMap(Effect.zipRight(Effect.sleep(POLL_INTERVAL), dataVersion), (now) => {
+          if (now === version) return next
+          version = now
+          return Effect.void
+        })
+        return next
+      })
+
+      return Engine.of({
+        description: Effect.map(
+          sql<{ version: string }>`SELECT sqlite_version() AS version`,
+          (rows) => ({ engine: "sqlite", version: rows[0]?.version ?? "", location: filename })
+        ),
+        writeTransaction,
+        watchChanges,
+        exclusive: (_task, effect) => Effect.asSome(effect)
+      })
+    })
+  )
+
 /** Resumes after the I/O already received has been handled (setImmediate): about 0.1 ms when idle. */
 const nextTurnOfEventLoop = Effect.async<void>((resume) => {
   const handle = setImmediate(() => resume(Effect.void))
@@ -127,12 +186,25 @@ const nextTurnOfEventLoop = Effect.async<void>((resume) => {
  * turn ends before any poll.
  */
 export const sqliteLayer = (filename: string) =>
-  migrate.pipe(
+  Layer.merge(migrate, sqliteEngine(filename)).pipe(
     // The settings first: the page size is fixed once the first table exists.
     Layer.provide(settings(filename)),
     Layer.provideMerge(client(filename)),
     Layer.provide(Layer.effectDiscard(Effect.zipRight(Effect.zipRight(nextTurnOfEventLoop, nextTurnOfEventLoop), ensureWritable(filename))))
   )
 
-/** The database of the configuration: DATABASE_PATH. */
-export const SqlLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) => sqliteLayer(config.databasePath)))
+/**
+ * The database of the configuration: PostgreSQL when DATABASE_URL is set, else SQLite at DATABASE_PATH. The
+ * PostgreSQL client is loaded only then: SQLite's start-up does not pay for it.
+ */
+export const SqlLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
+  config.databaseUrl === undefined
+    ? sqliteLayer(config.databasePath)
+    : Layer.unwrapEffect(Effect.map(Effect.promise(() => import("./Postgres.js")), (pg) => pg.postgresLayer(config.databaseUrl!)))))
+
+/** Where the data is, as it may be shown: the file, or PostgreSQL's host:port/database (no credentials). */
+export const databaseLocation = (config: { readonly databasePath: string; readonly databaseUrl: Redacted.Redacted<string> | undefined }) => {
+  if (config.databaseUrl === undefined) return config.databasePath
+  const url = new URL(Redacted.value(config.databaseUrl))
+  return `${url.host}${url.pathname === "/" ? "" : url.pathname}`
+}

@@ -4,6 +4,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER } from "./Emulator.js"
+import { fileDatabaseUrl, onPostgres } from "./Dialect.js"
 import { capture, type Output } from "./Output.js"
 
 /** The built server (test/globalSetup.ts builds it before any test). */
@@ -14,7 +15,10 @@ export type Env = Record<string, string>
 /** A fresh directory for a database file; it is also the servers' working directory, so no `.env` is read. */
 export const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "twilio-mcp-e2e-"))
 
-/** The environment of a server talking to the emulator at `twilioUrl`, with webhooks on 127.0.0.1:`webhookPort`. */
+/**
+ * The environment of a server talking to the emulator at `twilioUrl`, with webhooks on 127.0.0.1:`webhookPort`.
+ * In the postgres project, on the test file's PostgreSQL database (DATABASE_PATH then unused).
+ */
 export const serverEnv = (options: { twilioUrl: string; webhookPort: number; databasePath: string }): Env => ({
   TWILIO_ACCOUNT_SID: ACCOUNT_SID,
   TWILIO_AUTH_TOKEN: AUTH_TOKEN,
@@ -25,6 +29,7 @@ export const serverEnv = (options: { twilioUrl: string; webhookPort: number; dat
   WEBHOOK_HOST: "127.0.0.1",
   WEBHOOK_PORT: String(options.webhookPort),
   DATABASE_PATH: options.databasePath,
+  ...(onPostgres ? { DATABASE_URL: fileDatabaseUrl() } : {}),
   LOG_LEVEL: "debug"
 })
 

@@ -1,3 +1,4 @@
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { Services } from "../../src/App.js"
@@ -9,13 +10,17 @@ import { MessageStore } from "../../src/storage/MessageStore.js"
 import { SqlLive } from "../../src/storage/Sql.js"
 import type { Twilio } from "../../src/twilio/Twilio.js"
 import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
+import { databaseUrlFor, onPostgres } from "./Dialect.js"
 
 export const TEST_ACCOUNT_SID = `AC${"a".repeat(32)}`
 export const TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef0123"
 export const TEST_PHONE = "+15005550006" as PhoneNumber
 const TEST_WEBHOOK_BASE_URL = "https://twilio-mcp.example.test"
 
-/** A valid configuration for tests: in-memory SQLite, loopback webhooks on a free port. */
+/**
+ * A valid configuration for tests: in-memory SQLite (or, in the postgres project, what stands for it: see
+ * Dialect.ts), loopback webhooks on a free port.
+ */
 export const testConfig = (overrides: Partial<AppConfigShape> = {}): AppConfigShape => ({
   accountSid: TEST_ACCOUNT_SID,
   authToken: Redacted.make(TEST_AUTH_TOKEN),
@@ -26,6 +31,7 @@ export const testConfig = (overrides: Partial<AppConfigShape> = {}): AppConfigSh
   webhookHost: "127.0.0.1",
   webhookPort: 0,
   databasePath: ":memory:",
+  databaseUrl: undefined,
   logLevel: "error",
   autoCreateConversations: true,
   enableAiContext: true,
@@ -45,8 +51,14 @@ export const testConfig = (overrides: Partial<AppConfigShape> = {}): AppConfigSh
 export const makeTestLayer = <T>(config: AppConfigShape, twilio: Layer.Layer<T | Twilio, never, AppConfig>) =>
   Layer.mergeAll(Services, MessageStore.Default, Threading.Default, ConversationStore.Default, SqlLive).pipe(
     Layer.provideMerge(twilio),
-    Layer.provideMerge(AppConfig.layer(config))
+    Layer.provideMerge(configLayer(config))
   )
+
+/** The configuration as given; in the postgres project, with the DATABASE_URL standing for its DATABASE_PATH. */
+const configLayer = (config: AppConfigShape) =>
+  onPostgres && config.databaseUrl === undefined
+    ? Layer.effect(AppConfig, Effect.map(Effect.promise(() => databaseUrlFor(config.databasePath)), (url) => ({ ...config, databaseUrl: Redacted.make(url) })))
+    : AppConfig.layer(config)
 
 /**
  * The whole service graph on the in-memory Twilio and SQLite: what service tests run on. `TwilioMemory`

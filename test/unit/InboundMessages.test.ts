@@ -123,7 +123,12 @@ describe("migration 0005 (inbound by sender through the threads they wrote in)",
       yield* Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         expect(yield* sql`SELECT from_address, conversation_id FROM inbound_senders`).toEqual([{ from_address: alice, conversation_id: "c-alice" }])
-        expect(yield* sql`SELECT name FROM sqlite_master WHERE name = 'messages_direction_from'`).toEqual([])
+        expect(
+          yield* sql.onDialectOrElse({
+            pg: () => sql`SELECT indexname FROM pg_indexes WHERE indexname = 'messages_direction_from'`,
+            orElse: () => sql`SELECT name FROM sqlite_master WHERE name = 'messages_direction_from'`
+          })
+        ).toEqual([])
         const result = yield* inbound({ from: alice, limit: 2 })
         expect(sidsOf(result)).toEqual([messageSid(3), messageSid(2)])
         expect(result.totalCount).toBe(3)

@@ -8,7 +8,11 @@ import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as Redacted from "effect/Redacted"
+import { postgresMigrations } from "../../src/storage/migrations/postgres/index.js"
 import { migrations } from "../../src/storage/Sql.js"
+import { emptyDatabaseFor, onPostgres } from "../support/Dialect.js"
 import type { PhoneNumber } from "../../src/domain/Address.js"
 import * as Bridge from "../../src/mcp/Bridge.js"
 import type { Tool } from "../../src/mcp/Tool.js"
@@ -56,15 +60,19 @@ export const send = (to: PhoneNumber, message = `to ${to}`) =>
   Effect.flatMap(Messaging, (m) => m.send({ to, message })).pipe(Effect.map(asSent))
 
 /**
- * Every row of every table (found in sqlite_master, so tables added by later migrations count too):
+ * Every row of every table (found in the catalog, so tables added by later migrations count too):
  * compare two snapshots to prove a failed call wrote nothing.
  */
 export const snapshot = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const tables = yield* sql<{ name: string }>`
-    SELECT name FROM sqlite_master
-    WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'
-    ORDER BY name`
+  const tables = yield* sql.onDialectOrElse({
+    pg: () => sql<{ name: string }>`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`,
+    orElse: () =>
+      sql<{ name: string }>`
+        SELECT name FROM sqlite_master
+        WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'
+        ORDER BY name`
+  })
   // Sorted here, not by rowid: some tables (full-text index internals) have none.
   const sorted = (rows: ReadonlyArray<unknown>) =>
     rows.map((row) => [JSON.stringify(row), row] as const).sort(([a], [b]) => a.localeCompare(b)).map(([, row]) => row)
@@ -109,10 +117,17 @@ export const tempDatabase = (name: string) =>
     (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
   ).pipe(Effect.map((dir) => path.join(dir, name)))
 
-/** The database file as an older release left it: migrated up to `last` only, then `setup` run on it. */
+/**
+ * The database file as an older release left it: migrated up to `last` only, then `setup` run on it. In the
+ * postgres project, the database standing for that path (test/support/Dialect.ts), with PostgreSQL's twins.
+ */
 export const migratedUpTo = <E>(filename: string, last: keyof typeof migrations, setup: Effect.Effect<unknown, E, SqlClient.SqlClient>) => {
-  const older = Object.fromEntries(Object.entries(migrations).filter(([name]) => name <= last))
-  return Effect.scoped(Layer.build(SqliteClient.layer({ filename })).pipe(
-    Effect.flatMap((context) => Effect.provide(Effect.zipRight(Migrator.make({})({ loader: Migrator.fromRecord(older) }), setup), context))
+  const upTo = (all: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>>) =>
+    Migrator.make({})({ loader: Migrator.fromRecord(Object.fromEntries(Object.entries(all).filter(([name]) => name <= last))) })
+  const client: Layer.Layer<SqlClient.SqlClient, unknown> = onPostgres
+    ? Layer.unwrapEffect(Effect.map(Effect.promise(() => emptyDatabaseFor(filename)), (url) => PgClient.layer({ url: Redacted.make(url) })))
+    : SqliteClient.layer({ filename })
+  return Effect.scoped(Layer.build(client).pipe(
+    Effect.flatMap((context) => Effect.provide(Effect.zipRight(upTo(onPostgres ? postgresMigrations : migrations), setup), context))
   ))
 }

@@ -18,7 +18,24 @@ import {
 const packageVersion = (JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version
 
 /** Runs raw SQL against the server's own database: how a test breaks storage underneath it. */
-const execute = (statement: string) => Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(statement))
+const execute = (statement: string | { readonly sqlite: string; readonly pg: string }) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.unsafe(typeof statement === "string" ? statement : sql.onDialectOrElse({ pg: () => statement.pg, orElse: () => statement.sqlite })))
+
+/**
+ * Every connection read-only, or writable again. On PostgreSQL: the database's default for new sessions,
+ * this session's own, and every other session of the pool ended so that it reconnects with it.
+ */
+const readOnly = (on: boolean) =>
+  execute({
+    sqlite: `PRAGMA query_only = ${on ? "ON" : "OFF"}`,
+    pg: `
+      BEGIN READ WRITE;
+      DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_read_only = ${on}', current_database()); END $$;
+      COMMIT;
+      SET SESSION default_transaction_read_only = ${on};
+      SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`
+  })
 
 const healthz = Effect.map(request("/healthz"), (reply) => ({ ...reply, json: JSON.parse(reply.body) as Record<string, unknown> }))
 
@@ -35,7 +52,7 @@ describe("GET /healthz", () => {
 
   it.live("503 with status unavailable when the database is unusable", () =>
     Effect.gen(function*() {
-      yield* execute("DROP TABLE conversations")
+      yield* execute({ sqlite: "DROP TABLE conversations", pg: "DROP TABLE conversations CASCADE" })
       const reply = yield* healthz
       expectRefused(reply, 503)
       expect(reply.json).toMatchObject({ status: "unavailable", version: packageVersion })
@@ -45,10 +62,10 @@ describe("GET /healthz", () => {
 describe("storage failures answer 503 (Twilio does not retry it; its own record is the catch-up source)", () => {
   it.live("an inbound message while the database is read-only: 503, nothing half-written, and 200 once it recovers", () =>
     Effect.gen(function*() {
-      yield* execute("PRAGMA query_only = ON")
+      yield* readOnly(true)
       const reply = yield* postInbound(inboundParams(sid(1)))
       expectRefused(reply, 503)
-      yield* execute("PRAGMA query_only = OFF")
+      yield* readOnly(false)
       expect(yield* countRows("messages")).toBe(0)
       expect(yield* countRows("conversations")).toBe(0)
       expectTwiml(yield* postInbound(inboundParams(sid(1))))

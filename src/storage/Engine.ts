@@ -1,0 +1,33 @@
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+
+/** What `check` and /healthz say about the database: never a password. */
+export interface EngineDescription {
+  readonly engine: "sqlite" | "postgresql"
+  readonly version: string
+  /** The file, or host:port/database. */
+  readonly location: string
+}
+
+/**
+ * What the two databases do differently beyond SQL text: how a write transaction takes the write lock, how a
+ * process learns of other processes' writes, how work is done by one process only. Provided with the client
+ * (Sql.ts for SQLite, Postgres.ts for PostgreSQL); the Database service is its face to the use cases.
+ */
+export interface EngineShape {
+  readonly description: Effect.Effect<EngineDescription, SqlError>
+  /** `effect` in a transaction holding the database's write lock from its start (a savepoint when nested). */
+  readonly writeTransaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | SqlError, R>
+  /**
+   * Starts watching for commits by other processes; the effect returned completes at the next one after the
+   * watch started or after its previous completion. It may also complete when nothing changed.
+   */
+  readonly watchChanges: Effect.Effect<Effect.Effect<void, SqlError>, SqlError, Scope.Scope>
+  /** `effect` unless another process sharing the database is running the same `task` (then None). */
+  readonly exclusive: <A, E, R>(task: "catch-up", effect: Effect.Effect<A, E, R>) => Effect.Effect<Option.Option<A>, E | SqlError, R>
+}
+
+export class Engine extends Context.Tag("twilio-mcp/Engine")<Engine, EngineShape>() {}

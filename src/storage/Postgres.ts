@@ -1,0 +1,197 @@
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as PgMigrator from "@effect/sql-pg/PgMigrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import * as Queue from "effect/Queue"
+import * as RcRef from "effect/RcRef"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import pg from "pg"
+import { StorageError } from "../domain/Errors.js"
+import { Engine } from "./Engine.js"
+import { postgresMigrations } from "./migrations/postgres/index.js"
+
+/**
+ * The advisory locks of this application, as (class, lock) pairs: the class keeps them apart from any other
+ * application's locks in the same database.
+ */
+const LOCK_CLASS = 0x74776d63 // "twmc"
+const locks = { write: 1, "catch-up": 2, migrate: 3 } as const
+
+/** Where the messages table's trigger announces inbound messages (migration 0001). */
+export const INBOUND_CHANNEL = "twilio_mcp_inbound"
+
+/** A LISTEN connection is proved alive this often: a dead one (a database restart) delivers nothing, silently. */
+const HEARTBEAT = Duration.seconds(10)
+/** How long its own notification may take to come back to it. */
+const ECHO_TIMEOUT = Duration.seconds(3)
+/** How long the listener outlives its last waiter: back-to-back waits reuse it. */
+const LISTENER_IDLE = Duration.seconds(30)
+
+/**
+ * node-postgres gives int8 (COUNT(*), bigint ids) as strings, to be exact beyond 2^53: ids and counts here stay
+ * far below, and the stores share their row decoding with SQLite, which gives numbers.
+ */
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser
+}
+
+/** host:port/database: the URL as it may be shown, without user, password or parameters. */
+const shown = (url: Redacted.Redacted<string>) => {
+  try {
+    const parsed = new URL(Redacted.value(url))
+    return `${parsed.host}${parsed.pathname === "/" ? "" : decodeURIComponent(parsed.pathname)}`
+  } catch {
+    return "(DATABASE_URL)"
+  }
+}
+
+/** PostgreSQL's own reason, which @effect/sql keeps as the cause of its generic message. */
+const reasonOf = (error: unknown) => {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error
+  const message = cause instanceof Error ? cause.message : String(cause)
+  // AggregateError (every address of a host refused) has an empty message of its own.
+  return message !== "" ? message : cause instanceof AggregateError ? cause.errors.map((e) => String(e?.message ?? e)).join("; ") : String(cause)
+}
+
+/** Runs `sql` on one connection of its own, as text: for the session-level advisory locks. */
+const onConnection = (conn: { readonly executeUnprepared: (sql: string, params: ReadonlyArray<unknown>, transform: undefined) => Effect.Effect<ReadonlyArray<any>, SqlError> }, sql: string) =>
+  conn.executeUnprepared(sql, [], undefined)
+
+/**
+ * PostgreSQL's ways: a write transaction takes a transaction-scoped advisory lock first, so read-then-write
+ * transactions (the hourly cap, a thread found or created, a message and the callbacks that beat it)
+ * serialize across every process and machine as BEGIN IMMEDIATE serializes them on SQLite. Other processes'
+ * inbound messages are announced by a trigger through NOTIFY; single-process work takes a session lock.
+ */
+const postgresEngine = (url: Redacted.Redacted<string>) =>
+  Layer.scoped(
+    Engine,
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const client = yield* PgClient.PgClient
+
+      const writeTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        sql.withTransaction(Effect.zipRight(sql.unsafe(`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${locks.write})`), effect))
+
+      const exclusive = <A, E, R>(task: "catch-up", effect: Effect.Effect<A, E, R>) =>
+        Effect.scoped(Effect.gen(function*() {
+          const conn = yield* sql.reserve
+          const [row] = yield* onConnection(conn, `SELECT pg_try_advisory_lock(${LOCK_CLASS}, ${locks[task]}) AS locked`)
+          if (row?.locked !== true) return Option.none<A>()
+          // The lock belongs to the session, not the transaction: the connection goes back to the pool holding
+          // it unless it is released here. A connection that failed takes the lock with it.
+          return yield* Effect.asSome(effect).pipe(
+            Effect.ensuring(Effect.ignore(onConnection(conn, `SELECT pg_advisory_unlock(${LOCK_CLASS}, ${locks[task]})`)))
+          )
+        }))
+
+      // Other processes' changes: one LISTEN per process, shared by its waiters, each told through a PubSub.
+      const changes = yield* PubSub.unbounded<void>()
+      const liveClock = Clock.make()
+
+      /**
+       * One LISTEN session, until its connection stops echoing this process's own notifications. `ready` is
+       * completed at the first echo: from then on every notification reaches it.
+       */
+      const session = (onReady: Effect.Effect<void>) =>
+        Effect.scoped(Effect.gen(function*() {
+          const echoes = yield* Queue.unbounded<string>()
+          yield* client.listen(INBOUND_CHANNEL).pipe(
+            Stream.runForEach((payload) => payload.startsWith("ping ") ? Queue.offer(echoes, payload) : PubSub.publish(changes, undefined)),
+            Effect.forkScoped
+          )
+          const echoed = (timeout: Duration.Duration) =>
+            Effect.gen(function*() {
+              const token = `ping ${crypto.randomUUID()}`
+              yield* sql`SELECT pg_notify(${INBOUND_CHANNEL}, ${token})`
+              yield* Queue.take(echoes).pipe(
+                Effect.repeat({ until: (payload) => payload === token }),
+                Effect.timeoutFail({ duration: timeout, onTimeout: () => new SqlError({ message: "LISTEN connection did not echo" }) })
+              )
+            })
+          // LISTEN runs in the background: the first notifications may go out before it is in place.
+          yield* Effect.retry(echoed(Duration.millis(250)), Schedule.recurs(20))
+          yield* onReady
+          return yield* Effect.forever(Effect.zipRight(Effect.sleep(HEARTBEAT), echoed(ECHO_TIMEOUT)))
+        }))
+
+      const listener = yield* RcRef.make({
+        acquire: Effect.gen(function*() {
+          const ready = yield* Effect.makeLatch(false)
+          // Whatever ends a session, waiters look again (a notification may have been missed), then a new one starts.
+          yield* session(ready.open).pipe(
+            Effect.catchAllCause((cause) => Effect.logDebug("LISTEN session ended", cause)),
+            Effect.zipRight(PubSub.publish(changes, undefined)),
+            Effect.zipRight(Effect.sleep(Duration.seconds(1))),
+            Effect.forever,
+            Effect.withClock(liveClock),
+            Effect.forkScoped
+          )
+          yield* ready.await.pipe(
+            Effect.timeoutFail({ duration: Duration.seconds(10), onTimeout: () => new SqlError({ message: "cannot LISTEN for other processes' messages" }) }),
+            Effect.withClock(liveClock)
+          )
+        }),
+        idleTimeToLive: LISTENER_IDLE
+      })
+
+      const watchChanges = Effect.gen(function*() {
+        const subscription = yield* PubSub.subscribe(changes)
+        yield* RcRef.get(listener).pipe(Effect.withClock(liveClock))
+        return Effect.asVoid(Effect.zipRight(Queue.take(subscription), Queue.takeAll(subscription)))
+      })
+
+      return Engine.of({
+        description: Effect.map(
+          sql<{ version: string }>`SELECT current_setting('server_version') AS version`,
+          (rows) => ({ engine: "postgresql", version: rows[0]?.version ?? "", location: shown(url) })
+        ),
+        writeTransaction,
+        watchChanges,
+        exclusive
+      })
+    })
+  )
+
+/**
+ * Migrations under a session lock: replicas starting together on a new database queue behind the first
+ * instead of racing to create the same tables.
+ */
+const migrate = Layer.effectDiscard(Effect.scoped(Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const conn = yield* sql.reserve
+  yield* onConnection(conn, `SELECT pg_advisory_lock(${LOCK_CLASS}, ${locks.migrate})`)
+  yield* Effect.addFinalizer(() => Effect.ignore(onConnection(conn, `SELECT pg_advisory_unlock(${LOCK_CLASS}, ${locks.migrate})`)))
+  yield* PgMigrator.run({ loader: PgMigrator.fromRecord(postgresMigrations) })
+}))).pipe(Layer.provide(NodeContext.layer))
+
+/** PostgreSQL at `url`, migrated. A server that cannot be reached or refuses fails start-up naming it, not the password. */
+export const postgresLayer = (url: Redacted.Redacted<string>) => {
+  const where = shown(url)
+  const failed = (operation: string) => (cause: unknown) =>
+    new StorageError({
+      operation,
+      detail: `PostgreSQL at ${where}: ${reasonOf(cause)}. Check DATABASE_URL (postgres://user:password@host:5432/database).`
+    })
+  return Layer.merge(migrate.pipe(Layer.mapError(failed("migrate database"))), postgresEngine(url)).pipe(
+    Layer.provideMerge(
+      PgClient.layer({
+        url,
+        types,
+        applicationName: "twilio-mcp",
+        // Without a bound, a query during a database outage waits for a connection forever.
+        connectTimeout: Duration.seconds(5)
+      }).pipe(Layer.mapError(failed("open database")))
+    )
+  )
+}
