@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { AppConfig, type AppConfigShape } from "./config/AppConfig.js"
 import { CatchUp } from "./messaging/CatchUp.js"
 import { Ingest } from "./messaging/Ingest.js"
@@ -25,13 +26,20 @@ export const appLayer = (config: AppConfigShape): Layer.Layer<AppServices, Layer
     ? Layer.merge(Services, SandboxCarrier).pipe(Layer.provideMerge(TwilioMemory.layer))
     : Services.pipe(Layer.provideMerge(Twilio.live))).pipe(Layer.provideMerge(AppConfig.layer(config)))
 
-/** Messages and statuses that arrived while no webhook server was reachable; a failure is only logged. */
+/**
+ * Messages and statuses that arrived while no webhook server was reachable; a failure is only logged. Replicas
+ * starting together on one PostgreSQL run it once: the others find it running and skip it.
+ */
 export const catchUpOnStart = Layer.scopedDiscard(Effect.gen(function*() {
   const config = yield* AppConfig
   if (config.sandbox) return
   const catchUp = yield* CatchUp
-  yield* Effect.forkScoped(catchUp.sync(24).pipe(
-    Effect.tap((r) => Effect.logInfo(`catch-up: ${r.inboundStored} missed inbound stored, ${r.statusesAdvanced} statuses advanced`)),
+  const database = yield* Database
+  yield* Effect.forkScoped(database.exclusive("catch-up", catchUp.sync(24)).pipe(
+    Effect.tap(Option.match({
+      onNone: () => Effect.logInfo("catch-up: another process sharing the database is running it"),
+      onSome: (r) => Effect.logInfo(`catch-up: ${r.inboundStored} missed inbound stored, ${r.statusesAdvanced} statuses advanced`)
+    })),
     Effect.catchAll((e) => Effect.logWarning(`catch-up with Twilio failed: ${e.message}`))
   ))
 }))

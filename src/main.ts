@@ -11,6 +11,7 @@ import { WebhookServer } from "./http/WebhookServer.js"
 import { makeServer } from "./mcp/Bridge.js"
 import { sandboxTools, tools } from "./mcp/tools/index.js"
 import { SetupCheck } from "./messaging/SetupCheck.js"
+import { databaseLocation } from "./storage/Sql.js"
 
 const usage = `Usage: twilio-mcp [command] [--sandbox]
 
@@ -18,6 +19,8 @@ Commands:
   (none)     MCP server over stdio, plus the webhook server on WEBHOOK_PORT (the default)
   webhooks   only the webhook HTTP server, for systemd or pm2
   check      check the setup (credentials, inbound webhook URL, database, port) without sending anything
+  migrate-to-postgres
+             copy the SQLite database at DATABASE_PATH into the PostgreSQL database at DATABASE_URL
 
 Options:
   --sandbox  use an in-memory Twilio: no account needed, nothing is sent
@@ -61,7 +64,7 @@ const serveMcp = (config: AppConfigShape) =>
       () => Effect.promise(() => server.close())
     )
     yield* runtime.runtimeEffect
-    yield* Effect.logInfo(`twilio-mcp ready${config.sandbox ? " (sandbox: in-memory Twilio)" : ""}; database ${config.databasePath}`)
+    yield* Effect.logInfo(`twilio-mcp ready${config.sandbox ? " (sandbox: in-memory Twilio)" : ""}; database ${databaseLocation(config)}`)
     yield* stdinClosed
     yield* Effect.logInfo("stdin closed: shutting down")
   }).pipe(Effect.scoped)
@@ -83,17 +86,40 @@ const runCheck = (config: AppConfigShape) =>
     if (!report.ok) return yield* Effect.fail(new Error("setup check failed"))
   }).pipe(Effect.provide(appLayer(config)))
 
+/**
+ * `twilio-mcp migrate-to-postgres`: the SQLite file's history into PostgreSQL, one line per table on stdout.
+ * Safe to run again: what is there already is skipped.
+ */
+const runMigrateToPostgres = (config: AppConfigShape) =>
+  Effect.gen(function*() {
+    if (config.databaseUrl === undefined) {
+      return yield* Effect.fail(new Error("migrate-to-postgres copies DATABASE_PATH into DATABASE_URL: set DATABASE_URL (postgres://…)"))
+    }
+    const { migrateToPostgres } = yield* Effect.promise(() => import("./storage/MigrateToPostgres.js"))
+    const location = databaseLocation(config)
+    yield* Effect.sync(() => process.stdout.write(`copying ${config.databasePath} into PostgreSQL at ${location}\n`))
+    yield* migrateToPostgres(config.databasePath, config.databaseUrl, (t) =>
+      Effect.sync(() => process.stdout.write(`${t.table}: ${t.read} read, ${t.inserted} new\n`)))
+    yield* Effect.sync(() => process.stdout.write(`done: start the server with DATABASE_URL set to use PostgreSQL\n`))
+  })
+
 const main = Effect.gen(function*() {
   const args = process.argv.slice(2)
   if (args.includes("--help") || args.includes("-h")) {
     return yield* Effect.sync(() => process.stderr.write(usage))
   }
   const command = args.find((a) => !a.startsWith("-")) ?? "serve"
-  if (command !== "serve" && command !== "webhooks" && command !== "check") {
+  if (command !== "serve" && command !== "webhooks" && command !== "check" && command !== "migrate-to-postgres") {
     return yield* Effect.fail(new Error(`Unknown command "${command}".\n\n${usage}`))
   }
   const config = yield* loadConfig({ sandbox: args.includes("--sandbox") })
-  const program = command === "webhooks" ? serveWebhooks(config) : command === "check" ? runCheck(config) : serveMcp(config)
+  const program = command === "webhooks"
+    ? serveWebhooks(config)
+    : command === "check"
+    ? runCheck(config)
+    : command === "migrate-to-postgres"
+    ? runMigrateToPostgres(config)
+    : serveMcp(config)
   return yield* program.pipe(Effect.provide(loggingLayer(config.logLevel)))
 }).pipe(
   // One readable message on stderr and exit code 1, not a stack trace: this is what users see when

@@ -161,13 +161,15 @@ export const WebhookRoutes = HttpLayerRouter.use((router) =>
       })
     )
 
-    const health = database.ping.pipe(
-      Effect.map(() =>
+    // Which database and how far migrated (a replica running older code shows here), never where or as whom.
+    const health = Effect.zipRight(database.ping, database.describe).pipe(
+      Effect.map((d) =>
         HttpServerResponse.unsafeJson({
           status: "ok",
           version: SERVER_VERSION,
           uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-          database: "ok"
+          database: "ok",
+          storage: { engine: d.engine, version: d.version, migration: d.migration }
         })
       ),
       // The cause goes to the log, not to whoever asks the public endpoint.

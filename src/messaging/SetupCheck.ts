@@ -50,7 +50,20 @@ export class SetupCheck extends Effect.Service<SetupCheck>()("twilio-mcp/SetupCh
             : fail(name, `${n.phoneNumber} sends inbound SMS to ${n.smsUrl || "(nothing)"}; set its messaging webhook to ${inboundUrl} (HTTP POST)`))
       )
 
-    const databaseCheck = attempt("database", Effect.as(database.writeTransaction(Effect.void), pass("database", `${config.databasePath} is writable`)))
+    /** Writable (the write lock taken), and which database: SQLite's file, or PostgreSQL's server without credentials. */
+    const databaseCheck = attempt(
+      "database",
+      Effect.zipRight(
+        database.writeTransaction(Effect.void),
+        Effect.map(database.describe, (d) =>
+          pass(
+            "database",
+            d.engine === "sqlite"
+              ? `${d.location} is writable (SQLite ${d.version}, migrations up to ${d.migration})`
+              : `PostgreSQL ${d.version} at ${d.location} is writable (migrations up to ${d.migration})`
+          ))
+      )
+    )
 
     const publicUrl = Effect.succeed(
       config.webhookBaseUrl.startsWith("https://") || config.sandbox

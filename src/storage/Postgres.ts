@@ -163,17 +163,28 @@ const postgresEngine = (url: Redacted.Redacted<string>) =>
     })
   )
 
+const latestMigration = Math.max(...Object.keys(postgresMigrations).map((name) => Number.parseInt(name, 10)))
+
 /**
  * Migrations under a session lock: replicas starting together on a new database queue behind the first
- * instead of racing to create the same tables.
+ * instead of racing to create the same tables. A database already up to date (every start but the first)
+ * is seen with one query on the pool's first connection, without the two more the lock and the migrator's
+ * transaction take.
  */
-const migrate = Layer.effectDiscard(Effect.scoped(Effect.gen(function*() {
+const migrate = Layer.effectDiscard(Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const conn = yield* sql.reserve
-  yield* onConnection(conn, `SELECT pg_advisory_lock(${LOCK_CLASS}, ${locks.migrate})`)
-  yield* Effect.addFinalizer(() => Effect.ignore(onConnection(conn, `SELECT pg_advisory_unlock(${LOCK_CLASS}, ${locks.migrate})`)))
-  yield* PgMigrator.run({ loader: PgMigrator.fromRecord(postgresMigrations) })
-}))).pipe(Layer.provide(NodeContext.layer))
+  const applied = yield* sql<{ id: number | null }>`SELECT MAX(migration_id) AS id FROM effect_sql_migrations`.pipe(
+    Effect.map((rows) => rows[0]?.id ?? 0),
+    Effect.orElseSucceed(() => 0)
+  )
+  if (applied >= latestMigration) return
+  yield* Effect.scoped(Effect.gen(function*() {
+    const conn = yield* sql.reserve
+    yield* onConnection(conn, `SELECT pg_advisory_lock(${LOCK_CLASS}, ${locks.migrate})`)
+    yield* Effect.addFinalizer(() => Effect.ignore(onConnection(conn, `SELECT pg_advisory_unlock(${LOCK_CLASS}, ${locks.migrate})`)))
+    yield* PgMigrator.run({ loader: PgMigrator.fromRecord(postgresMigrations) })
+  }))
+})).pipe(Layer.provide(NodeContext.layer))
 
 /** PostgreSQL at `url`, migrated. A server that cannot be reached or refuses fails start-up naming it, not the password. */
 export const postgresLayer = (url: Redacted.Redacted<string>) => {

@@ -20,6 +20,8 @@ interface FileDatabases {
   readonly byPath: Map<string, string>
   /** The tables of a fresh clone: a test that dropped one gets a new clone for the next. */
   readonly tables: string
+  /** A connection to the file's database, and what empties it. */
+  readonly reset: { readonly client: pg.Client; readonly statement: string } | undefined
 }
 
 let file: FileDatabases | undefined
@@ -35,19 +37,39 @@ const clone = (name: string, from: string = current().template) => adminQuery(cu
 export const openFileDatabases = async () => {
   const { adminUrl, template } = inject("postgres")
   const prefix = `t_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
-  file = { adminUrl, template, prefix, byPath: new Map([[":memory:", prefix]]), tables: "" }
+  file = { adminUrl, template, prefix, byPath: new Map([[":memory:", prefix]]), tables: "", reset: undefined }
   await clone(prefix)
-  file = { ...file, tables: await withClient(withDatabase(adminUrl, prefix), tableList) }
+  await connectReset()
 }
 
-const withClient = async <A>(url: string, f: (client: pg.Client) => Promise<A>) => {
-  const client = new pg.Client({ connectionString: url })
+/**
+ * Opens the connection that empties the file's database between service graphs. DELETE, referencing tables
+ * first, and identities restarted: ~2 ms where TRUNCATE takes ~15 ms (it makes new files for every table).
+ */
+const connectReset = async () => {
+  const client = new pg.Client({ connectionString: fileDatabaseUrl() })
   await client.connect()
-  try {
-    return await f(client)
-  } finally {
-    await client.end()
+  const tables = await tableList(client)
+  const { rows: references } = await client.query<{ child: string; parent: string }>(`
+    SELECT quote_ident(c.relname) AS child, quote_ident(p.relname) AS parent FROM pg_constraint k
+    JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid
+    WHERE k.contype = 'f' AND c.oid <> p.oid`)
+  const { rows: identities } = await client.query<{ name: string; column_name: string }>(`
+    SELECT quote_ident(table_name) AS name, quote_ident(column_name) AS column_name
+    FROM information_schema.columns WHERE table_schema = 'public' AND is_identity = 'YES'`)
+  const order: Array<string> = []
+  let left = tables.split(", ")
+  while (left.length > 0) {
+    const free = left.filter((t) => !references.some((r) => r.parent === t && left.includes(r.child) && r.child !== t))
+    if (free.length === 0) throw new Error(`cyclic foreign keys among ${left.join(", ")}`)
+    order.push(...free)
+    left = left.filter((t) => !free.includes(t))
   }
+  const statement = [
+    ...order.map((t) => `DELETE FROM ${t}`),
+    ...identities.map((i) => `ALTER TABLE ${i.name} ALTER COLUMN ${i.column_name} RESTART`)
+  ].join("; ")
+  file = { ...current(), tables, reset: { client, statement } }
 }
 
 const tableList = async (client: pg.Client) =>
@@ -55,8 +77,14 @@ const tableList = async (client: pg.Client) =>
     "SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'effect_sql_migrations' ORDER BY 1"
   )).rows.map((r) => r.name).join(", ")
 
+const disconnectReset = async () => {
+  await current().reset?.client.end()
+  file = { ...current(), reset: undefined }
+}
+
 /** Drops every database of this file (setupFiles' afterAll). */
 export const closeFileDatabases = async () => {
+  await disconnectReset()
   const { adminUrl, byPath } = current()
   file = undefined
   for (const name of byPath.values()) await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
@@ -70,18 +98,17 @@ export const fileDatabaseUrl = () => withDatabase(current().adminUrl, current().
  * test damaged its schema (dropped a table to break storage).
  */
 const emptied = async () => {
-  const { adminUrl, prefix, tables } = current()
-  const url = fileDatabaseUrl()
-  const intact = await withClient(url, async (client) => {
-    if (await tableList(client) !== tables) return false
-    await client.query(`TRUNCATE ${tables} RESTART IDENTITY CASCADE`)
-    return true
-  })
-  if (!intact) {
+  const { adminUrl, prefix, reset, tables } = current()
+  const intact = await tableList(reset!.client).then((now) => now === tables, () => false)
+  if (intact) {
+    await reset!.client.query(reset!.statement)
+  } else {
+    await disconnectReset()
     await adminQuery(adminUrl, `DROP DATABASE ${prefix} WITH (FORCE)`)
     await clone(prefix)
+    await connectReset()
   }
-  return url
+  return fileDatabaseUrl()
 }
 
 const register = (databasePath: string) => {

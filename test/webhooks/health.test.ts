@@ -14,6 +14,7 @@ import {
   statusParams,
   withServer
 } from "./harness.js"
+import { onPostgres } from "../support/Dialect.js"
 
 const packageVersion = (JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version
 
@@ -45,7 +46,17 @@ describe("GET /healthz", () => {
       const reply = yield* healthz
       expect(reply.status).toBe(200)
       expect(reply.contentType).toMatch(/^application\/json\b/)
-      expect(reply.json).toEqual({ status: "ok", version: packageVersion, uptimeSeconds: expect.any(Number), database: "ok" })
+      expect(reply.json).toEqual({
+        status: "ok",
+        version: packageVersion,
+        uptimeSeconds: expect.any(Number),
+        database: "ok",
+        storage: {
+          engine: onPostgres ? "postgresql" : "sqlite",
+          version: expect.stringMatching(/^\d+\.\d+/),
+          migration: "0005_inbound_senders"
+        }
+      })
       expect(Number.isInteger(reply.json.uptimeSeconds)).toBe(true)
       expect(reply.json.uptimeSeconds).toBeGreaterThanOrEqual(0)
     }).pipe(withServer()))

@@ -1,0 +1,189 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import * as fs from "node:fs"
+import { StorageError } from "../domain/Errors.js"
+import { storageError } from "./Database.js"
+import { jsonTable } from "./Dialect.js"
+import { postgresLayer } from "./Postgres.js"
+import { sqliteLayer } from "./Sql.js"
+
+/** Rows per statement: one JSON parameter of a few MB at most, one transaction each. */
+const CHUNK = 2_000
+
+type ColumnType = "text" | "integer" | "bigint"
+
+/**
+ * A table as copied: its columns (with PostgreSQL's types), the SQLite rows read in chunks after `after`, and
+ * the PostgreSQL statement that takes a chunk and says how many rows were new.
+ */
+interface Copy {
+  readonly table: string
+  readonly columns: Readonly<Record<string, ColumnType>>
+  /** The SQLite query of a chunk: rows with rowid > `after`, in rowid order, with their rowid as `rowid_`. */
+  readonly read: (sql: SqlClient.SqlClient, after: number) => Effect.Effect<ReadonlyArray<Record<string, unknown>>, unknown>
+  readonly write: (sql: SqlClient.SqlClient, rows: string) => Effect.Effect<ReadonlyArray<unknown>, unknown>
+}
+
+const messageColumns = {
+  sid: "text",
+  participant_key: "text",
+  direction: "text",
+  from_address: "text",
+  to_address: "text",
+  body: "text",
+  status: "text",
+  status_rank: "integer",
+  error_code: "integer",
+  num_segments: "integer",
+  num_media: "integer",
+  media: "text",
+  messaging_service_sid: "text",
+  extra: "text",
+  twilio_created_at: "text",
+  created_at: "text",
+  updated_at: "text"
+} as const
+
+const columnList = (columns: Readonly<Record<string, ColumnType>>, except: ReadonlyArray<string> = []) =>
+  Object.keys(columns).filter((c) => !except.includes(c)).join(", ")
+
+const chunkAfter = (table: string, select: string, from: string) => (sql: SqlClient.SqlClient, after: number) =>
+  sql.unsafe<Record<string, unknown>>(
+    `SELECT ${table}.rowid AS rowid_, ${select} FROM ${from} WHERE ${table}.rowid > ? ORDER BY ${table}.rowid LIMIT ${CHUNK}`,
+    [after]
+  )
+
+/**
+ * What is copied, in this order (threads before their messages), and how. Re-running is safe: rows already
+ * there are skipped by their keys. Message ids are the target's own (kept in SQLite's order), a message joins
+ * the target's thread for its participant set (one made there already keeps its id), and `inbound_senders`
+ * is filled by the target's trigger. Only the last hour of `send_log` matters (the hourly cap).
+ */
+const copies: ReadonlyArray<Copy> = [
+  {
+    table: "conversations",
+    columns: { id: "text", participant_key: "text", participants: "text", metadata: "text", created_at: "text", last_activity_at: "text" },
+    read: chunkAfter("conversations", "*", "conversations"),
+    write: (sql, rows) =>
+      sql`
+        INSERT INTO conversations (id, participant_key, participants, metadata, created_at, last_activity_at)
+        SELECT id, participant_key, participants, metadata, created_at, last_activity_at
+        FROM ${jsonTable(sql, rows, "c", copies[0]!.columns)}
+        ON CONFLICT (participant_key) DO UPDATE SET
+          last_activity_at = GREATEST(conversations.last_activity_at, excluded.last_activity_at),
+          metadata = COALESCE(conversations.metadata, excluded.metadata)
+        RETURNING (xmax = 0) AS inserted`
+  },
+  {
+    table: "messages",
+    columns: messageColumns,
+    read: chunkAfter(
+      "messages",
+      `messages.*, conversations.participant_key AS participant_key`,
+      "messages LEFT JOIN conversations ON conversations.id = messages.conversation_id"
+    ),
+    write: (sql, rows) =>
+      sql`
+        INSERT INTO messages (conversation_id, ${sql.literal(columnList(messageColumns, ["participant_key"]))})
+        SELECT (SELECT id FROM conversations WHERE conversations.participant_key = m.participant_key),
+          ${sql.literal(columnList(messageColumns, ["participant_key"]))}
+        FROM ${jsonTable(sql, rows, "m", messageColumns)}
+        ON CONFLICT (sid) DO NOTHING
+        RETURNING true AS inserted`
+  },
+  {
+    table: "message_events",
+    columns: { message_sid: "text", status: "text", status_rank: "integer", error_code: "integer", received_at: "text" },
+    read: chunkAfter("message_events", "*", "message_events"),
+    write: (sql, rows) =>
+      sql`
+        INSERT INTO message_events (message_sid, status, status_rank, error_code, received_at)
+        SELECT message_sid, status, status_rank, error_code, received_at FROM ${jsonTable(sql, rows, "e", copies[2]!.columns)}
+        ON CONFLICT DO NOTHING
+        RETURNING true AS inserted`
+  },
+  {
+    table: "opt_outs",
+    columns: { recipient: "text", sender: "text", opted_out: "integer", source: "text", updated_at: "text" },
+    read: chunkAfter("opt_outs", "*", "opt_outs"),
+    // The newer of the two records wins: the target may have seen a later STOP or START.
+    write: (sql, rows) =>
+      sql`
+        INSERT INTO opt_outs (recipient, sender, opted_out, source, updated_at)
+        SELECT recipient, sender, opted_out, source, updated_at FROM ${jsonTable(sql, rows, "o", copies[3]!.columns)}
+        ON CONFLICT (recipient, sender) DO UPDATE SET
+          opted_out = excluded.opted_out, source = excluded.source, updated_at = excluded.updated_at
+        WHERE opt_outs.updated_at < excluded.updated_at
+        RETURNING (xmax = 0) AS inserted`
+  },
+  {
+    table: "send_keys",
+    columns: { key: "text", result: "text", created_at: "text" },
+    read: chunkAfter("send_keys", "*", "send_keys"),
+    write: (sql, rows) =>
+      sql`
+        INSERT INTO send_keys (key, result, created_at)
+        SELECT key, result, created_at FROM ${jsonTable(sql, rows, "k", copies[4]!.columns)}
+        ON CONFLICT DO NOTHING
+        RETURNING true AS inserted`
+  },
+  {
+    table: "send_log",
+    columns: { sent_at: "text", body: "text" },
+    read: (sql, after) =>
+      sql.unsafe<Record<string, unknown>>(
+        `SELECT rowid AS rowid_, sent_at, body FROM send_log WHERE rowid > ? AND sent_at >= ? ORDER BY rowid LIMIT ${CHUNK}`,
+        [after, new Date(Date.now() - 3_600_000).toISOString()]
+      ),
+    write: (sql, rows) =>
+      sql`
+        INSERT INTO send_log (sent_at, body)
+        SELECT sent_at, body FROM ${jsonTable(sql, rows, "s", copies[5]!.columns)}
+        WHERE NOT EXISTS (SELECT 1 FROM send_log WHERE send_log.sent_at = s.sent_at)
+        RETURNING true AS inserted`
+  }
+]
+
+export interface TableCopied {
+  readonly table: string
+  readonly read: number
+  readonly inserted: number
+}
+
+/**
+ * Copies the SQLite database at `path` into the PostgreSQL database at `url` (migrated first), table by table
+ * in chunks, each chunk one transaction. `onProgress` hears each table's totals. The SQLite file is brought
+ * up to date first (as any start of the server would) and otherwise only read.
+ */
+export const migrateToPostgres = (path: string, url: Redacted.Redacted<string>, onProgress: (copied: TableCopied) => Effect.Effect<void>) =>
+  Effect.gen(function*() {
+    if (path === ":memory:" || !fs.existsSync(path)) {
+      return yield* new StorageError({ operation: "migrate to PostgreSQL", detail: `DATABASE_PATH ${path} does not exist: nothing to copy` })
+    }
+    const source = yield* Layer.build(sqliteLayer(path)).pipe(Effect.map((context) => Context.get(context, SqlClient.SqlClient)))
+    const target = yield* Layer.build(postgresLayer(url)).pipe(Effect.map((context) => Context.get(context, SqlClient.SqlClient)))
+    const totals: Array<TableCopied> = []
+    for (const copy of copies) {
+      let after = 0
+      let read = 0
+      let inserted = 0
+      while (true) {
+        const rows = yield* copy.read(source, after).pipe(Effect.mapError(storageError(`read ${copy.table} from SQLite`)))
+        if (rows.length === 0) break
+        after = Number(rows[rows.length - 1]!.rowid_)
+        read += rows.length
+        const json = JSON.stringify(rows.map((row) => Object.fromEntries(Object.keys(copy.columns).map((c) => [c, row[c] ?? null]))))
+        const written = yield* target.withTransaction(copy.write(target, json)).pipe(
+          Effect.mapError(storageError(`write ${copy.table} to PostgreSQL`))
+        )
+        inserted += written.filter((r) => (r as { inserted: boolean }).inserted).length
+      }
+      const copied = { table: copy.table, read, inserted }
+      totals.push(copied)
+      yield* onProgress(copied)
+    }
+    return totals
+  }).pipe(Effect.scoped)
