@@ -30,9 +30,9 @@ const locks = { write: 1, "catch-up": 2, migrate: 3 } as const
 export const INBOUND_CHANNEL = "twilio_mcp_inbound"
 
 /** A LISTEN connection is proved alive this often: a dead one (a database restart) delivers nothing, silently. */
-const HEARTBEAT = Duration.seconds(10)
+const HEARTBEAT = Duration.seconds(5)
 /** How long its own notification may take to come back to it. */
-const ECHO_TIMEOUT = Duration.seconds(3)
+const ECHO_TIMEOUT = Duration.seconds(2)
 /** How long the listener outlives its last waiter: back-to-back waits reuse it. */
 const LISTENER_IDLE = Duration.seconds(30)
 
@@ -100,8 +100,8 @@ const postgresEngine = (url: Redacted.Redacted<string>) =>
       const liveClock = Clock.make()
 
       /**
-       * One LISTEN session, until its connection stops echoing this process's own notifications. `ready` is
-       * completed at the first echo: from then on every notification reaches it.
+       * One LISTEN session, until its connection stops echoing this process's own notifications. `onReady` runs
+       * at the first echo: from then on every notification reaches it.
        */
       const session = (onReady: Effect.Effect<void>) =>
         Effect.scoped(Effect.gen(function*() {
@@ -122,17 +122,26 @@ const postgresEngine = (url: Redacted.Redacted<string>) =>
           // LISTEN runs in the background: the first notifications may go out before it is in place.
           yield* Effect.retry(echoed(Duration.millis(250)), Schedule.recurs(20))
           yield* onReady
+          // Listening again after a lost connection: what was announced meanwhile went nowhere, so waiters look.
+          yield* PubSub.publish(changes, undefined)
           return yield* Effect.forever(Effect.zipRight(Effect.sleep(HEARTBEAT), echoed(ECHO_TIMEOUT)))
         }))
 
       const listener = yield* RcRef.make({
         acquire: Effect.gen(function*() {
           const ready = yield* Effect.makeLatch(false)
-          // Whatever ends a session, waiters look again (a notification may have been missed), then a new one starts.
-          yield* session(ready.open).pipe(
+          let listened = false
+          // Whatever ends a session, waiters look again (a notification may have been missed), then a new one
+          // starts: at once after a session that was listening (its connection was lost), a second later after
+          // one that never got there (the database is down).
+          yield* session(Effect.zipRight(ready.open, Effect.sync(() => void (listened = true)))).pipe(
             Effect.catchAllCause((cause) => Effect.logDebug("LISTEN session ended", cause)),
             Effect.zipRight(PubSub.publish(changes, undefined)),
-            Effect.zipRight(Effect.sleep(Duration.seconds(1))),
+            Effect.zipRight(Effect.suspend(() => {
+              const again = listened ? Effect.void : Effect.sleep(Duration.seconds(1))
+              listened = false
+              return again
+            })),
             Effect.forever,
             Effect.withClock(liveClock),
             Effect.forkScoped

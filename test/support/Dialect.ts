@@ -48,6 +48,8 @@ export const openFileDatabases = async () => {
  */
 const connectReset = async () => {
   const client = new pg.Client({ connectionString: fileDatabaseUrl() })
+  // A test that restarts the database ends this idle session too: the next reset reconnects (see `emptied`).
+  client.on("error", () => {})
   await client.connect()
   const tables = await tableList(client)
   const { rows: references } = await client.query<{ child: string; parent: string }>(`
@@ -99,7 +101,12 @@ export const fileDatabaseUrl = () => withDatabase(current().adminUrl, current().
  */
 const emptied = async () => {
   const { adminUrl, prefix, reset, tables } = current()
-  const intact = await tableList(reset!.client).then((now) => now === tables, () => false)
+  const intact = await tableList(reset!.client).then((now) => now === tables, () => undefined)
+  if (intact === undefined) {
+    await disconnectReset().catch(() => {})
+    await connectReset()
+    return emptied()
+  }
   if (intact) {
     await reset!.client.query(reset!.statement)
   } else {
