@@ -177,6 +177,29 @@ describe("parseConfig", () => {
     expect(Redacted.value(withReal.authToken)).not.toBe(TOKEN)
   })
 
+  it("selects PostgreSQL with a postgres:// or postgresql:// DATABASE_URL, kept redacted; SQLite without one", () => {
+    expect(configOf(validEnv).databaseUrl).toBeUndefined()
+    for (const url of ["postgres://app:pw-s3cret@db.example.com:5432/twilio", "postgresql://app:pw-s3cret@10.0.0.5/twilio?sslmode=require"]) {
+      const config = configOf({ ...validEnv, DATABASE_URL: url })
+      expect(Redacted.value(config.databaseUrl!)).toBe(url)
+      expect(JSON.stringify(config)).not.toContain("pw-s3cret")
+      expect(String(config.databaseUrl)).not.toContain("pw-s3cret")
+    }
+  })
+
+  it.each([
+    ["mysql://app:pw-s3cret@db/twilio", "must start with postgres:// or postgresql://"],
+    ["db.example.com:5432", "must start with postgres:// or postgresql://"],
+    ["postgres://", "must name a host"],
+    ["postgres:///twilio", "must name a host"],
+    ["not a url pw-s3cret", "must be a URL such as"]
+  ])("DATABASE_URL %j is refused, and the message never quotes it", (url, reason) => {
+    const problems = problemsFor({ ...validEnv, DATABASE_URL: url }, "DATABASE_URL")
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toContain(reason)
+    expect(rejection({ ...validEnv, DATABASE_URL: url }).message).not.toContain("pw-s3cret")
+  })
+
   it("keeps the auth token redacted", () => {
     const config = configOf(validEnv)
     expect(Redacted.value(config.authToken)).toBe(TOKEN)
@@ -198,7 +221,7 @@ describe("WEBHOOK_BASE_URL reaches the status callback", () => {
 })
 
 /** This server's variables (any added later too): cleared so the machine's own environment cannot leak in. */
-const ownVariable = /^(TWILIO_|WEBHOOK_|SMS_|ENABLE_|DATABASE_PATH$|LOG_LEVEL$|AUTO_CREATE_CONVERSATIONS$)/
+const ownVariable = /^(TWILIO_|WEBHOOK_|SMS_|ENABLE_|DATABASE_PATH$|DATABASE_URL$|LOG_LEVEL$|AUTO_CREATE_CONVERSATIONS$)/
 
 describe("readDotEnv and loadConfig", () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twilio-mcp-config-"))
