@@ -2,6 +2,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest"
+import { onPostgres } from "../support/Dialect.js"
 import { freePort } from "../support/ports.js"
 import { type Env, exitWithin, serverEnv, spawnServer, stopAll, tempDir } from "../support/ServerProcess.js"
 
@@ -22,7 +23,8 @@ it("`webhooks` serves GET /healthz and exits with code 0 on SIGTERM", async () =
 
   const response = await fetch(`http://127.0.0.1:${env.WEBHOOK_PORT}/healthz`)
   expect(response.status).toBe(200)
-  expect(await response.json()).toMatchObject({ status: "ok", database: "ok" })
+  // The postgres project runs this file with DATABASE_URL set (test/support/ServerProcess.ts).
+  expect(await response.json()).toMatchObject({ status: "ok", database: "ok", storage: { engine: onPostgres ? "postgresql" : "sqlite" } })
 
   server.child.kill("SIGTERM")
   expect(await exitWithin(server)).toEqual({ code: 0, signal: null })
