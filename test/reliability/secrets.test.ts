@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { parseConfig, projectRoot } from "../../src/config/AppConfig.js"
+import { parseConfig } from "../../src/config/AppConfig.js"
 import { ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER } from "../support/Emulator.js"
 import { exitWithin, type ServerProcess, spawnServer, stopAll } from "../support/ServerProcess.js"
 import { type Stack, startStack } from "../support/Stack.js"
@@ -176,7 +176,7 @@ describe("exposure", () => {
   it("the webhook server binds 127.0.0.1 by default (WEBHOOK_HOST unset)", async () => {
     const config = parseConfig(
       { TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TWILIO_PHONE_NUMBER: OUR_NUMBER, WEBHOOK_BASE_URL: "https://example.test" },
-      { sandbox: false, baseDir: projectRoot }
+      { sandbox: false }
     )
     expect(config._tag === "Right" && config.right.webhookHost).toBe("127.0.0.1")
 
