@@ -1,6 +1,7 @@
 /** What the npm package declares (issue 16): runtime dependencies, registry metadata. The install itself: test/e2e/package.test.ts. */
 import { describe, expect, it } from "@effect/vitest"
 import { build } from "esbuild"
+import * as fs from "node:fs"
 import { builtinModules } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -57,13 +58,46 @@ describe("server.json (MCP Registry)", () => {
     })
   })
 
-  it("marks the secrets and the required variables; every variable is one the README documents", async () => {
+  it("marks the secrets and the required variables; every variable is one the README documents", () => {
     const variables = Object.fromEntries(npm!.environmentVariables.map((v) => [v.name, v]))
     expect(variables.TWILIO_AUTH_TOKEN).toMatchObject({ isRequired: true, isSecret: true })
     expect(variables.TWILIO_ACCOUNT_SID).toMatchObject({ isRequired: true })
     // Credentials may be part of the URL (user:password@).
     expect(variables.WEBHOOK_BASE_URL).toMatchObject({ isRequired: true, isSecret: true })
-    const readme = await import("node:fs").then((fs) => fs.readFileSync(path.join(REPO, "README.md"), "utf8"))
+    const readme = fs.readFileSync(path.join(REPO, "README.md"), "utf8")
     for (const name of Object.keys(variables)) expect(readme).toContain(`| \`${name}\` |`)
+  })
+})
+
+describe("package-lock.json: a fresh clone installs with the machine's npm", () => {
+  const lock = JSON.parse(fs.readFileSync(path.join(REPO, "package-lock.json"), "utf8")) as {
+    packages: Record<string, { optionalDependencies?: Record<string, string>; hasInstallScript?: boolean }>
+  }
+  const nameOf = (key: string) => key.slice(key.lastIndexOf("node_modules/") + "node_modules/".length)
+
+  /** Where npm would find `name` for the package at `key`: its own node_modules, then each parent's. */
+  const resolves = (key: string, name: string): boolean => {
+    const candidate = `${key === "" ? "" : `${key}/`}node_modules/${name}`
+    if (lock.packages[candidate] !== undefined) return true
+    const parent = key.lastIndexOf("/node_modules/")
+    return key !== "" && resolves(parent === -1 ? "" : key.slice(0, parent), name)
+  }
+
+  it("lists every platform's optional packages (npm 11's `npm ci` rejects a lockfile missing any)", () => {
+    const missing = Object.entries(lock.packages).flatMap(([key, entry]) =>
+      Object.keys(entry.optionalDependencies ?? {}).filter((name) => !resolves(key, name)).map((name) => `${key} → ${name}`)
+    )
+    expect(missing).toEqual([])
+  })
+
+  it("every dependency with an install script is approved or denied in allowScripts (no npm 11 warning)", () => {
+    const withScripts = Object.entries(lock.packages).filter(([key, entry]) => key !== "" && entry.hasInstallScript).map(([key]) => nameOf(key))
+    expect(withScripts.filter((name) => !(name in packageJson.allowScripts))).toEqual([])
+  })
+
+  it("CI installs with the machine's npm ci", () => {
+    const ci = fs.readFileSync(path.join(REPO, ".ci", "run"), "utf8")
+    expect(ci).toMatch(/^npm ci\b/m)
+    expect(ci).not.toMatch(/npm@/)
   })
 })
