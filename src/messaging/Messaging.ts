@@ -2,6 +2,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import { AppConfig } from "../config/AppConfig.js"
 import type { Address, PhoneNumber } from "../domain/Address.js"
 import type { Conversation, ConversationId, Metadata } from "../domain/Conversation.js"
@@ -140,7 +141,8 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
         from: useService ? undefined : sender,
         messagingServiceSid: useService ? config.messagingServiceSid : undefined,
         mediaUrls: media,
-        statusCallback: `${config.webhookBaseUrl}${STATUS_PATH}`
+        // The URL as configured, credentials included: Twilio calls and signs it with them.
+        statusCallback: `${Redacted.value(config.webhookSigningBaseUrl)}${STATUS_PATH}`
       }).pipe(
         Effect.tapError((error) =>
           Effect.all([
