@@ -97,10 +97,11 @@ export const currentLocation = (): Location => ({
 export const isInstalledPackage = (location: Location) => location.projectRoot.split(/[\\/]/).includes("node_modules")
 
 /** How a person starts this server from a terminal, wherever it runs from. */
-export const commandLine = (location: Location) =>
-  isInstalledPackage(location)
-    ? `npx -y ${packageJson.name}`
-    : `node ${(location.platform === "win32" ? path.win32 : path.posix).join(location.projectRoot, "dist", "index.js")}`
+export const commandLine = (location: Location) => {
+  if (isInstalledPackage(location)) return `npx -y ${packageJson.name}`
+  const bundle = (location.platform === "win32" ? path.win32 : path.posix).join(location.projectRoot, "dist", "index.js")
+  return `node ${/\s/.test(bundle) ? `"${bundle}"` : bundle}`
+}
 
 /**
  * The folder relative DATABASE_PATHs, the default databases and the second `.env` belong to. From a checkout,

@@ -132,6 +132,17 @@ describe("the installed bin", () => {
     await server.stderr.waitForLine(new RegExp(escape(`database ${path.join(dataFolder(), "sandbox.db")}"`)))
   })
 
+  it("started in / as Claude Desktop does, reads .env from the per-user data folder", async () => {
+    const dotEnv = path.join(dataFolder(), ".env")
+    fs.writeFileSync(dotEnv, "TWILIO_MCP_SANDBOX=true\n")
+    try {
+      const server = await startMcp(await userEnv(), "/", [], [bin])
+      expect((await server.client.listTools()).tools.map((t) => t.name)).toContain("simulate_inbound")
+    } finally {
+      fs.rmSync(dotEnv)
+    }
+  })
+
   it("check names the database file and a start command that works here (npx)", async () => {
     const env = await userEnv({
       TWILIO_ACCOUNT_SID: `AC${"a".repeat(32)}`,

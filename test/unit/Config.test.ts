@@ -287,6 +287,8 @@ describe("commandLine", () => {
   it("is node and the absolute bundle path from a checkout, npx and the package name when installed", () => {
     expect(commandLine(checkout)).toBe("node /opt/twilio-mcp/dist/index.js")
     expect(commandLine({ ...checkout, projectRoot: "/usr/lib/node_modules/twilio-sms-mcp" })).toBe("npx -y twilio-sms-mcp")
+    expect(commandLine({ ...checkout, projectRoot: "C:\\Users\\Ada Lovelace\\twilio-mcp", platform: "win32" }))
+      .toBe('node "C:\\Users\\Ada Lovelace\\twilio-mcp\\dist\\index.js"')
   })
 })
 
