@@ -38,7 +38,8 @@ export const StatusForm = Schema.Struct({
   MessageSid: Sid("(SM|MM)"),
   AccountSid: Sid("AC"),
   MessageStatus,
-  ErrorCode: Schema.optional(ErrorCode)
+  ErrorCode: Schema.optional(ErrorCode),
+  ErrorMessage: Schema.optional(Schema.String.pipe(Schema.maxLength(1000)))
 })
 
 /** Fields stored in their own columns; everything else Twilio sent (geo, OptOutType, AddOns…) is kept as extra. */
