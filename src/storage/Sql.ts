@@ -84,8 +84,8 @@ const client = (filename: string) =>
     })
   )
 
-/** SQLite's own reason, which @effect/sql keeps as the cause of its generic message. */
-const reasonOf = (error: unknown) =>
+/** SQLite's own reason ("database or disk is full"), which @effect/sql keeps as the cause of its generic message. */
+export const reasonOf = (error: unknown) =>
   error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error)
 
 /**
