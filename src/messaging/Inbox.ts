@@ -5,15 +5,26 @@ import * as Effect from "effect/Effect"
 import type { StorageError } from "../domain/Errors.js"
 import type { Message } from "../domain/Message.js"
 import { Database } from "../storage/Database.js"
-import { MessageStore } from "../storage/MessageStore.js"
+import { MessageStore, type ReadMark } from "../storage/MessageStore.js"
 
 const PROGRESS_EVERY = Duration.seconds(5)
 
 export interface ReplyFilter {
   readonly conversationId?: string | undefined
   readonly from?: string | undefined
-  readonly since: string
+  /** Messages after this time or cursor; without it, those not yet returned (read markers) after `floor`. */
+  readonly since?: string | undefined
+  readonly floor?: string | undefined
 }
+
+export interface Replies {
+  readonly messages: ReadonlyArray<Message>
+  /** The newest message's cursor, for a `since` that continues after it. */
+  readonly cursor: string | undefined
+  readonly marks: ReadonlyArray<ReadMark>
+}
+
+const none: Replies = { messages: [], cursor: undefined, marks: [] }
 
 /**
  * Waiting for replies. This process's inbound path signals at once; writes by other processes sharing
@@ -56,7 +67,7 @@ export class Inbox extends Effect.Service<Inbox>()("twilio-mcp/Inbox", {
         yield* Effect.forkScoped(Effect.forever(Effect.delay(Effect.flatMap(waited, onProgress), PROGRESS_EVERY)))
 
         let filter: ReplyFilter | undefined
-        const replies = yield* Effect.gen(function*() {
+        const found = yield* Effect.gen(function*() {
           filter = yield* prepare
           const wanted = filter
           // Watching from before the first look: a commit by another process after it wakes the wait.
@@ -65,12 +76,12 @@ export class Inbox extends Effect.Service<Inbox>()("twilio-mcp/Inbox", {
           const changed = (arrived: Deferred.Deferred<void>): Effect.Effect<void, StorageError> =>
             Effect.raceFirst(Deferred.await(arrived), otherProcessWrote)
           // The signal is taken before the query: an arrival after the query has completed it.
-          const look: Effect.Effect<ReadonlyArray<Message>, StorageError> = Effect.flatMap(nextArrival, (arrived) =>
-            Effect.flatMap(messages.inboundAfter(wanted), (found) =>
-              found.length > 0 ? Effect.succeed(found) : Effect.zipRight(changed(arrived), Effect.suspend(() => look))))
+          const look: Effect.Effect<Replies, StorageError> = Effect.flatMap(nextArrival, (arrived) =>
+            Effect.flatMap(messages.inboundAfter(wanted), (replies) =>
+              replies.messages.length > 0 ? Effect.succeed(replies) : Effect.zipRight(changed(arrived), Effect.suspend(() => look))))
           return yield* look
-        }).pipe(Effect.timeoutTo({ duration: timeout, onTimeout: (): ReadonlyArray<Message> => [], onSuccess: (m) => m }))
-        return { filter, replies }
+        }).pipe(Effect.timeoutTo({ duration: timeout, onTimeout: () => none, onSuccess: (replies) => replies }))
+        return { filter, found }
       }))
 
     return { notify, waitForReply } as const

@@ -1,5 +1,5 @@
 import * as Effect from "effect/Effect"
-import { AppConfig } from "../config/AppConfig.js"
+import { AppConfig, commandLine, currentLocation } from "../config/AppConfig.js"
 import { SMS_PATH } from "../domain/WebhookPaths.js"
 import { Database } from "../storage/Database.js"
 import { Twilio } from "../twilio/Twilio.js"
@@ -84,7 +84,14 @@ export class SetupCheck extends Effect.Service<SetupCheck>()("twilio-mcp/SetupCh
           ? pass("webhook port", `twilio-mcp ${body.version} serves webhooks on ${where}`)
           : fail("webhook port", `another program holds ${where}`)
       } catch {
-        return fail("webhook port", `nothing listens on ${where}: start the server (or \`twilio-mcp webhooks\`) or inbound SMS will be missed`)
+        // The sandbox's inbound messages come from simulate_inbound, not from Twilio.
+        return config.sandbox
+          ? pass("webhook port", `nothing listens on ${where}; not needed in the sandbox (simulate_inbound stands in for Twilio)`)
+          : fail(
+            "webhook port",
+            `nothing listens on ${where}, so inbound SMS will be missed: start the MCP server (your MCP client does when it ` +
+              `connects) or the webhook server alone with \`${commandLine(currentLocation())} webhooks\``
+          )
       }
     })
 

@@ -6,6 +6,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Direction, Media, type Message, MessageStatus, type NewMessage, statusRank } from "../domain/Message.js"
 import { bestFirst } from "../messaging/SearchRanking.js"
+import { cursorOf, parseCursor } from "../domain/Time.js"
 import { twilioErrorText } from "../twilio/TwilioErrors.js"
 import { storageError } from "./Database.js"
 import { indexedBy, jsonArray, jsonTable, jsonValues } from "./Dialect.js"
@@ -22,6 +23,7 @@ const MessageRow = Schema.Struct({
   body: Schema.String,
   status: MessageStatus,
   error_code: Schema.NullOr(Schema.Number),
+  error_message: Schema.NullOr(Schema.String),
   num_segments: Schema.NullOr(Schema.Number),
   media: Schema.NullOr(Schema.parseJson(Schema.Array(Media))),
   created_at: Schema.String
@@ -39,7 +41,8 @@ const toMessage = (row: MessageRow): Message => ({
   status: row.status,
   timestamp: row.created_at,
   conversationId: row.conversation_id,
-  ...(row.error_code === null ? {} : { errorCode: row.error_code, errorMessage: twilioErrorText(row.error_code) }),
+  // Twilio's own words when it gave them, else what the code means.
+  ...(row.error_code === null ? {} : { errorCode: row.error_code, errorMessage: row.error_message ?? twilioErrorText(row.error_code) }),
   ...(row.num_segments === null ? {} : { numSegments: row.num_segments }),
   ...(row.media === null || row.media.length === 0 ? {} : { media: row.media }),
   // Inbound bodies are written by third parties: flagged so a model treats them as data, not instructions.
@@ -58,6 +61,8 @@ export interface StatusUpdate {
   readonly sid: string
   readonly status: MessageStatus
   readonly errorCode?: number | undefined
+  /** Twilio's text for the error, when it sent one. */
+  readonly errorMessage?: string | undefined
   readonly at: string
 }
 
@@ -77,7 +82,7 @@ const REPLIES_AT_ONCE = 50
 /** Newest first, as the indexes order messages: by time, then by insertion. */
 const newestFirst = (a: MessageRow, b: MessageRow) => a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : b.id - a.id
 
-const messageColumns = "id, sid, conversation_id, direction, from_address, to_address, body, status, error_code, num_segments, media, created_at"
+const messageColumns = "id, sid, conversation_id, direction, from_address, to_address, body, status, error_code, error_message, num_segments, media, created_at"
 
 /**
  * The row of a new message, for `jsonTable`. The webhook path's hot spot: mapped by hand, not by a Schema,
@@ -93,6 +98,7 @@ const insertRow = (message: NewMessage, now: string) => ({
   status: message.status,
   status_rank: statusRank[message.status],
   error_code: message.errorCode ?? null,
+  error_message: message.errorMessage ?? null,
   num_segments: message.numSegments ?? null,
   num_media: message.media?.length ?? 0,
   media: message.media && message.media.length > 0 ? JSON.stringify(message.media) : null,
@@ -114,6 +120,7 @@ const insertColumns = {
   status: "text",
   status_rank: "integer",
   error_code: "integer",
+  error_message: "text",
   num_segments: "integer",
   num_media: "integer",
   media: "text",
@@ -123,6 +130,47 @@ const insertColumns = {
   created_at: "text",
   updated_at: "text"
 } as const
+const insertColumnList = Object.keys(insertColumns).join(", ")
+
+/** The status update each SID of a batch ends on: the highest rank, keeping an error code seen on the way. */
+const bestPerSid = (updates: ReadonlyArray<StatusUpdate>) => {
+  const best = new Map<string, StatusUpdate>()
+  for (const update of updates) {
+    const current = best.get(update.sid)
+    const code = update.errorCode === undefined ? current : update
+    if (current === undefined || statusRank[update.status] > statusRank[current.status]) {
+      best.set(update.sid, { ...update, errorCode: code?.errorCode, errorMessage: code?.errorMessage })
+    } else if (current.errorCode === undefined && update.errorCode !== undefined) {
+      best.set(update.sid, { ...current, errorCode: update.errorCode, errorMessage: update.errorMessage })
+    }
+  }
+  return best
+}
+
+const InsertedRow = Schema.Struct({
+  sid: Schema.String,
+  pending: Schema.NullOr(Schema.parseJson(Schema.Tuple(MessageStatus, Schema.NullOr(Schema.Number), Schema.NullOr(Schema.String))))
+})
+
+/** A message's read-marker scope: its thread, or its sender when it was stored without one. */
+export const readScope = (row: { readonly conversation_id: string | null; readonly from_address: string }) =>
+  row.conversation_id ?? `from:${row.from_address}`
+
+export interface ReadMark {
+  readonly scope: string
+  readonly messageId: number
+}
+
+/** What showing these messages to a model marks read: per scope, the highest inbound id among them. */
+const readMarks = (rows: ReadonlyArray<MessageRow>): ReadonlyArray<ReadMark> => {
+  const highest = new Map<string, number>()
+  for (const row of rows) {
+    if (row.direction !== "inbound") continue
+    const scope = readScope(row)
+    if ((highest.get(scope) ?? 0) < row.id) highest.set(scope, row.id)
+  }
+  return Array.from(highest, ([scope, messageId]) => ({ scope, messageId }))
+}
 
 /** A status update as a row, for `jsonTable`. */
 const updateRow = (u: StatusUpdate) => ({
@@ -130,25 +178,10 @@ const updateRow = (u: StatusUpdate) => ({
   status: u.status,
   status_rank: statusRank[u.status],
   error_code: u.errorCode ?? null,
+  error_message: u.errorCode === undefined ? null : u.errorMessage ?? null,
   at: u.at
 })
-const updateColumns = { sid: "text", status: "text", status_rank: "integer", error_code: "integer", at: "text" } as const
-
-/** The status update each SID of a batch ends on: the highest rank, keeping an error code seen on the way. */
-const bestPerSid = (updates: ReadonlyArray<StatusUpdate>) => {
-  const best = new Map<string, StatusUpdate>()
-  for (const update of updates) {
-    const current = best.get(update.sid)
-    if (current === undefined || statusRank[update.status] > statusRank[current.status]) {
-      best.set(update.sid, { ...update, errorCode: update.errorCode ?? current?.errorCode })
-    } else if (current.errorCode === undefined && update.errorCode !== undefined) {
-      best.set(update.sid, { ...current, errorCode: update.errorCode })
-    }
-  }
-  return best
-}
-
-const InsertedRow = Schema.Struct({ sid: Schema.String, pending: Schema.NullOr(Schema.parseJson(Schema.Tuple(MessageStatus, Schema.NullOr(Schema.Number)))) })
+const updateColumns = { sid: "text", status: "text", status_rank: "integer", error_code: "integer", error_message: "text", at: "text" } as const
 
 /** Messages and their status events. The only place that knows those tables. */
 export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/MessageStore", {
@@ -160,6 +193,16 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
     const rows = (query: Effect.Effect<ReadonlyArray<unknown>, unknown>, operation: string) =>
       query.pipe(Effect.flatMap(decodeRows), Effect.mapError(storageError(operation)))
 
+    /** After a time, or after a cursor's message (same time, later id: two messages stored in one millisecond). */
+    const after = (since: string) => {
+      const { at, id } = parseCursor(since)
+      return id === undefined ? sql`created_at > ${at}` : sql`(created_at > ${at} OR (created_at = ${at} AND id > ${id}))`
+    }
+
+    /** Not yet returned to a model: past the read marker of its thread, or of its sender when it has no thread. */
+    const unread = sql`id > COALESCE((
+      SELECT message_id FROM read_markers WHERE scope = COALESCE(messages.conversation_id, 'from:' || messages.from_address)), 0)`
+
     /**
      * Idempotent insert keyed by SID, one statement for the batch. Each inserted row comes back with the
      * highest-ranked status callback stored before it existed, if any, to be applied at once.
@@ -169,11 +212,11 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       Result: InsertedRow,
       execute: (json) =>
         sql`
-          INSERT INTO messages (${sql.literal(Object.keys(insertColumns).join(", "))})
-          SELECT ${sql.literal(Object.keys(insertColumns).join(", "))} FROM ${jsonTable(sql, json, "m", insertColumns)} WHERE true
+          INSERT INTO messages (${sql.literal(insertColumnList)})
+          SELECT ${sql.literal(insertColumnList)} FROM ${jsonTable(sql, json, "m", insertColumns)} WHERE true
           ON CONFLICT (sid) DO NOTHING
           RETURNING sid, (
-            SELECT ${jsonArray(sql, "status, error_code")} FROM message_events WHERE message_sid = messages.sid
+            SELECT ${jsonArray(sql, "status, error_code, error_message")} FROM message_events WHERE message_sid = messages.sid
             ORDER BY status_rank DESC LIMIT 1) AS pending`
     })
 
@@ -183,8 +226,8 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       Result: Schema.Struct({ message_sid: Schema.String, status: Schema.String }),
       execute: (json) =>
         sql`
-          INSERT INTO message_events (message_sid, status, status_rank, error_code, received_at)
-          SELECT sid, status, status_rank, error_code, at FROM ${jsonTable(sql, json, "e", updateColumns)} WHERE true
+          INSERT INTO message_events (message_sid, status, status_rank, error_code, error_message, received_at)
+          SELECT sid, status, status_rank, error_code, error_message, at FROM ${jsonTable(sql, json, "e", updateColumns)} WHERE true
           ON CONFLICT (message_sid, status) DO NOTHING
           RETURNING message_sid, status`
     })
@@ -195,8 +238,8 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       Result: Schema.Struct({ sid: Schema.String }),
       execute: (json) =>
         sql`
-          UPDATE messages SET status = u.status, status_rank = u.status_rank,
-            error_code = COALESCE(u.error_code, messages.error_code), updated_at = u.at
+          UPDATE messages SET status = u.status, status_rank = u.status_rank, error_code = COALESCE(u.error_code, messages.error_code),
+            error_message = CASE WHEN u.error_code IS NULL THEN messages.error_message ELSE u.error_message END, updated_at = u.at
           FROM ${jsonTable(sql, json, "u", updateColumns)}
           WHERE messages.sid = u.sid AND messages.status_rank < u.status_rank
           RETURNING messages.sid AS sid`
@@ -210,9 +253,11 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
 
     /** Moves each message forward to the best of its updates; the SIDs that moved. */
     const advance = (updates: ReadonlyArray<StatusUpdate>) =>
-      updates.length === 0 ? Effect.succeed(new Set<string>()) : advanceRows(JSON.stringify(
-        Array.from(bestPerSid(updates).values(), updateRow)
-      )).pipe(Effect.map((moved) => new Set(moved.map((row) => row.sid))))
+      updates.length === 0
+        ? Effect.succeed(new Set<string>())
+        : advanceRows(JSON.stringify(Array.from(bestPerSid(updates).values(), updateRow))).pipe(
+          Effect.map((moved) => new Set(moved.map((row) => row.sid)))
+        )
 
     /**
      * Stores the messages whose SIDs are new, in order, and applies the callbacks that came before them.
@@ -224,7 +269,7 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
         if (inserted.length === 0) return messages.map(() => false)
         yield* searchIndex.soon
         yield* advance(inserted.flatMap(({ pending, sid }) =>
-          pending === null ? [] : [{ sid, status: pending[0], errorCode: pending[1] ?? undefined, at: now }]
+          pending === null ? [] : [{ sid, status: pending[0], errorCode: pending[1] ?? undefined, errorMessage: pending[2] ?? undefined, at: now }]
         ))
         const fresh = new Set(inserted.map((row) => row.sid))
         return messages.map((m) => fresh.delete(m.sid))
@@ -307,7 +352,7 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
           ...(filter.from === undefined ? [] : [sql`from_address = ${filter.from}`]),
           ...(filter.to === undefined ? [] : [sql`to_address = ${filter.to}`]),
           ...(filter.conversationId === undefined ? [] : [sql`conversation_id = ${filter.conversationId}`]),
-          ...(filter.since === undefined ? [] : [sql`created_at > ${filter.since}`])
+          ...(filter.since === undefined ? [] : [after(filter.since)])
         ]
         const sources = yield* inboundSources(filter)
         const page = yield* inboundPage(sources, conditions, "newest", filter.limit, "list inbound messages")
@@ -334,7 +379,8 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
           "read conversation thread"
         )
         const hasMore = page.length > options.limit
-        return { messages: page.slice(0, options.limit).reverse().map(toMessage), hasMore }
+        const shown = page.slice(0, options.limit)
+        return { messages: shown.reverse().map(toMessage), hasMore, marks: readMarks(shown) }
       })
 
     /** Counts per direction and the newest message: enough for a thread summary without reading it all. */
@@ -364,17 +410,33 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
         Effect.mapError(storageError("find last sent message"))
       )
 
-    /** Inbound messages after `since` in chronological order: the replies a waiter returns. */
-    const inboundAfter = (filter: { readonly conversationId?: string | undefined; readonly from?: string | undefined; readonly since: string }) =>
+    /**
+     * The replies a waiter returns, in reading order (time, then id): the inbound messages after `since` when
+     * it is given; otherwise those not yet returned (see `unread`) that came after `floor` (the thread's last
+     * sent message). With the cursor of the newest one and the read marks they make.
+     */
+    const inboundAfter = (filter: {
+      readonly conversationId?: string | undefined
+      readonly from?: string | undefined
+      readonly since?: string | undefined
+      readonly floor?: string | undefined
+    }) =>
       Effect.gen(function*() {
         const conditions = [
           sql`direction = 'inbound'`,
-          sql`created_at > ${filter.since}`,
+          ...(filter.since !== undefined
+            ? [after(filter.since)]
+            : [unread, ...(filter.floor === undefined ? [] : [sql`created_at > ${filter.floor}`])]),
           ...(filter.conversationId === undefined ? [] : [sql`conversation_id = ${filter.conversationId}`]),
           ...(filter.from === undefined ? [] : [sql`from_address = ${filter.from}`])
         ]
         const page = yield* inboundPage(yield* inboundSources(filter), conditions, "oldest", REPLIES_AT_ONCE, "read replies")
-        return page.map(toMessage)
+        const newest = page[page.length - 1]
+        return {
+          messages: page.map(toMessage),
+          cursor: newest === undefined ? undefined : cursorOf(newest.created_at, newest.id),
+          marks: readMarks(page)
+        }
       })
 
     /**

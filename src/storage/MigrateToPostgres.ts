@@ -1,4 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import type * as Statement from "@effect/sql/Statement"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -24,7 +25,8 @@ interface Copy {
   readonly columns: Readonly<Record<string, ColumnType>>
   /** The SQLite query of a chunk: rows with rowid > `after`, in rowid order, with their rowid as `rowid_`. */
   readonly read: (sql: SqlClient.SqlClient, after: number) => Effect.Effect<ReadonlyArray<Record<string, unknown>>, unknown>
-  readonly write: (sql: SqlClient.SqlClient, rows: string) => Effect.Effect<ReadonlyArray<unknown>, unknown>
+  /** The PostgreSQL statement over a chunk, given as table `x` (see `jsonTable`): RETURNING whether each row was new. */
+  readonly write: (sql: SqlClient.SqlClient, x: Statement.Fragment) => Effect.Effect<ReadonlyArray<unknown>, unknown>
 }
 
 const messageColumns = {
@@ -37,6 +39,7 @@ const messageColumns = {
   status: "text",
   status_rank: "integer",
   error_code: "integer",
+  error_message: "text",
   num_segments: "integer",
   num_media: "integer",
   media: "text",
@@ -60,18 +63,19 @@ const chunkAfter = (table: string, select: string, from: string) => (sql: SqlCli
  * What is copied, in this order (threads before their messages), and how. Re-running is safe: rows already
  * there are skipped by their keys. Message ids are the target's own (kept in SQLite's order), a message joins
  * the target's thread for its participant set (one made there already keeps its id), and `inbound_senders`
- * is filled by the target's trigger. Only the last hour of `send_log` matters (the hourly cap).
+ * is filled by the target's trigger; read markers find their message by SID. Only the last hour of `send_log`
+ * matters (the hourly cap).
  */
 const copies: ReadonlyArray<Copy> = [
   {
     table: "conversations",
     columns: { id: "text", participant_key: "text", participants: "text", metadata: "text", created_at: "text", last_activity_at: "text" },
     read: chunkAfter("conversations", "*", "conversations"),
-    write: (sql, rows) =>
+    write: (sql, x) =>
       sql`
         INSERT INTO conversations (id, participant_key, participants, metadata, created_at, last_activity_at)
         SELECT id, participant_key, participants, metadata, created_at, last_activity_at
-        FROM ${jsonTable(sql, rows, "c", copies[0]!.columns)}
+        FROM ${x}
         ON CONFLICT (participant_key) DO UPDATE SET
           last_activity_at = GREATEST(conversations.last_activity_at, excluded.last_activity_at),
           metadata = COALESCE(conversations.metadata, excluded.metadata)
@@ -85,23 +89,23 @@ const copies: ReadonlyArray<Copy> = [
       `messages.*, conversations.participant_key AS participant_key`,
       "messages LEFT JOIN conversations ON conversations.id = messages.conversation_id"
     ),
-    write: (sql, rows) =>
+    write: (sql, x) =>
       sql`
         INSERT INTO messages (conversation_id, ${sql.literal(columnList(messageColumns, ["participant_key"]))})
-        SELECT (SELECT id FROM conversations WHERE conversations.participant_key = m.participant_key),
+        SELECT (SELECT id FROM conversations WHERE conversations.participant_key = x.participant_key),
           ${sql.literal(columnList(messageColumns, ["participant_key"]))}
-        FROM ${jsonTable(sql, rows, "m", messageColumns)}
+        FROM ${x}
         ON CONFLICT (sid) DO NOTHING
         RETURNING true AS inserted`
   },
   {
     table: "message_events",
-    columns: { message_sid: "text", status: "text", status_rank: "integer", error_code: "integer", received_at: "text" },
+    columns: { message_sid: "text", status: "text", status_rank: "integer", error_code: "integer", error_message: "text", received_at: "text" },
     read: chunkAfter("message_events", "*", "message_events"),
-    write: (sql, rows) =>
+    write: (sql, x) =>
       sql`
-        INSERT INTO message_events (message_sid, status, status_rank, error_code, received_at)
-        SELECT message_sid, status, status_rank, error_code, received_at FROM ${jsonTable(sql, rows, "e", copies[2]!.columns)}
+        INSERT INTO message_events (message_sid, status, status_rank, error_code, error_message, received_at)
+        SELECT message_sid, status, status_rank, error_code, error_message, received_at FROM ${x}
         ON CONFLICT DO NOTHING
         RETURNING true AS inserted`
   },
@@ -110,10 +114,10 @@ const copies: ReadonlyArray<Copy> = [
     columns: { recipient: "text", sender: "text", opted_out: "integer", source: "text", updated_at: "text" },
     read: chunkAfter("opt_outs", "*", "opt_outs"),
     // The newer of the two records wins: the target may have seen a later STOP or START.
-    write: (sql, rows) =>
+    write: (sql, x) =>
       sql`
         INSERT INTO opt_outs (recipient, sender, opted_out, source, updated_at)
-        SELECT recipient, sender, opted_out, source, updated_at FROM ${jsonTable(sql, rows, "o", copies[3]!.columns)}
+        SELECT recipient, sender, opted_out, source, updated_at FROM ${x}
         ON CONFLICT (recipient, sender) DO UPDATE SET
           opted_out = excluded.opted_out, source = excluded.source, updated_at = excluded.updated_at
         WHERE opt_outs.updated_at < excluded.updated_at
@@ -121,14 +125,33 @@ const copies: ReadonlyArray<Copy> = [
   },
   {
     table: "send_keys",
-    columns: { key: "text", result: "text", created_at: "text" },
+    columns: { key: "text", result: "text", created_at: "text", request: "text" },
     read: chunkAfter("send_keys", "*", "send_keys"),
-    write: (sql, rows) =>
+    write: (sql, x) =>
       sql`
-        INSERT INTO send_keys (key, result, created_at)
-        SELECT key, result, created_at FROM ${jsonTable(sql, rows, "k", copies[4]!.columns)}
+        INSERT INTO send_keys (key, result, created_at, request)
+        SELECT key, result, created_at, request FROM ${x}
         ON CONFLICT DO NOTHING
         RETURNING true AS inserted`
+  },
+  {
+    // A marker names a message by id, and ids are the target's own: found again by SID. Its scope is that
+    // message's thread there (or sender), which may be a thread the target had already.
+    table: "read_markers",
+    columns: { message_sid: "text", updated_at: "text" },
+    read: chunkAfter(
+      "read_markers",
+      "messages.sid AS message_sid, read_markers.updated_at AS updated_at",
+      "read_markers JOIN messages ON messages.id = read_markers.message_id"
+    ),
+    write: (sql, x) =>
+      sql`
+        INSERT INTO read_markers (scope, message_id, updated_at)
+        SELECT COALESCE(m.conversation_id, 'from:' || m.from_address), m.id, x.updated_at
+        FROM ${x} JOIN messages m ON m.sid = x.message_sid
+        ON CONFLICT (scope) DO UPDATE SET message_id = excluded.message_id, updated_at = excluded.updated_at
+        WHERE read_markers.message_id < excluded.message_id
+        RETURNING (xmax = 0) AS inserted`
   },
   {
     table: "send_log",
@@ -138,11 +161,11 @@ const copies: ReadonlyArray<Copy> = [
         `SELECT rowid AS rowid_, sent_at, body FROM send_log WHERE rowid > ? AND sent_at >= ? ORDER BY rowid LIMIT ${CHUNK}`,
         [after, new Date(Date.now() - 3_600_000).toISOString()]
       ),
-    write: (sql, rows) =>
+    write: (sql, x) =>
       sql`
         INSERT INTO send_log (sent_at, body)
-        SELECT sent_at, body FROM ${jsonTable(sql, rows, "s", copies[5]!.columns)}
-        WHERE NOT EXISTS (SELECT 1 FROM send_log WHERE send_log.sent_at = s.sent_at)
+        SELECT sent_at, body FROM ${x}
+        WHERE NOT EXISTS (SELECT 1 FROM send_log WHERE send_log.sent_at = x.sent_at)
         RETURNING true AS inserted`
   }
 ]
@@ -176,7 +199,7 @@ export const migrateToPostgres = (path: string, url: Redacted.Redacted<string>, 
         after = Number(rows[rows.length - 1]!.rowid_)
         read += rows.length
         const json = JSON.stringify(rows.map((row) => Object.fromEntries(Object.keys(copy.columns).map((c) => [c, row[c] ?? null]))))
-        const written = yield* target.withTransaction(copy.write(target, json)).pipe(
+        const written = yield* target.withTransaction(copy.write(target, jsonTable(target, json, "x", copy.columns))).pipe(
           Effect.mapError(storageError(`write ${copy.table} to PostgreSQL`))
         )
         inserted += written.filter((r) => (r as { inserted: boolean }).inserted).length

@@ -17,6 +17,7 @@ import * as Stream from "effect/Stream"
 import pg from "pg"
 import { StorageError } from "../domain/Errors.js"
 import { Engine } from "./Engine.js"
+import { reasonOf } from "./Sql.js"
 import { postgresMigrations } from "./migrations/postgres/index.js"
 
 /**
@@ -53,14 +54,6 @@ const shown = (url: Redacted.Redacted<string>) => {
   } catch {
     return "(DATABASE_URL)"
   }
-}
-
-/** PostgreSQL's own reason, which @effect/sql keeps as the cause of its generic message. */
-const reasonOf = (error: unknown) => {
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error
-  const message = cause instanceof Error ? cause.message : String(cause)
-  // AggregateError (every address of a host refused) has an empty message of its own.
-  return message !== "" ? message : cause instanceof AggregateError ? cause.errors.map((e) => String(e?.message ?? e)).join("; ") : String(cause)
 }
 
 /** Runs `sql` on one connection of its own, as text: for the session-level advisory locks. */

@@ -3,6 +3,7 @@ import agentFeatures from "./0002_agent_features.js"
 import sendLog from "./0003_send_log.js"
 import searchBacklog from "./0004_search_backlog.js"
 import inboundSenders from "./0005_inbound_senders.js"
+import readState from "./0006_read_state.js"
 
 /** PostgreSQL's migrations: one twin per SQLite migration, under the same name (../../Sql.ts has SQLite's). */
 export const postgresMigrations = {
@@ -10,5 +11,6 @@ export const postgresMigrations = {
   "0002_agent_features": agentFeatures,
   "0003_send_log": sendLog,
   "0004_search_backlog": searchBacklog,
-  "0005_inbound_senders": inboundSenders
+  "0005_inbound_senders": inboundSenders,
+  "0006_read_state": readState
 }
