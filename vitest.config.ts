@@ -13,9 +13,14 @@ export default defineConfig({
         test: {
           ...common,
           name: "postgres",
-          // The suites that touch storage, on a real PostgreSQL (test/support/Dialect.ts); the SQLite-only
-          // reliability suites (file faults, fuzzing) stay in the sqlite project.
+          // The suites that touch storage, on a real PostgreSQL (test/support/Dialect.ts). Not here: what has no
+          // database (configuration, ranking, packaging), SQLite's own (its files and faults, a release's
+          // database file, the group commit on a file), and fuzzing, once is enough.
           include: ["test/unit/**/*.test.ts", "test/agent/**/*.test.ts", "test/webhooks/**/*.test.ts", "test/e2e/**/*.test.ts", "test/postgres/**/*.test.ts"],
+          exclude: [
+            "test/unit/{Config,SearchRanking,GroupCommit,Package,ReleaseDatabase}.test.ts",
+            "test/e2e/package.test.ts"
+          ],
           env: { TEST_DIALECT: "postgres" },
           globalSetup: ["test/support/postgresServer.ts"],
           setupFiles: ["test/support/postgresFile.ts"]

@@ -10,7 +10,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Deferred from "effect/Deferred"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
-import { AppConfig, parseConfig } from "../../src/config/AppConfig.js"
+import { parseConfig } from "../../src/config/AppConfig.js"
 import { Inbox } from "../../src/messaging/Inbox.js"
 import { Ingest } from "../../src/messaging/Ingest.js"
 import { Messaging } from "../../src/messaging/Messaging.js"
@@ -24,7 +24,7 @@ import { SendKeys } from "../../src/storage/SendKeys.js"
 import { SendLog } from "../../src/storage/SendLog.js"
 import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
 import { TwilioApiError, TwilioUnreachable } from "../../src/twilio/TwilioErrors.js"
-import { TestLayer, testConfig } from "../support/TestLayer.js"
+import { testConfig, testConfigLayer, TestLayer } from "../support/TestLayer.js"
 import { alice, bob, carol, tempDatabase } from "../unit/support.js"
 import { AsyncSendLayer, callError, callOk, failNext, inbound, refusedSend, sendSms, sentByTwilio } from "./support.js"
 
@@ -131,7 +131,7 @@ const capRaceGraph = (databasePath: string, atPreCheck: Effect.Effect<void>) => 
       ReadMarkers.Default
     )),
     Layer.provide(TwilioMemory.layer),
-    Layer.provide(AppConfig.layer(testConfig({ databasePath, maxPerHour: 1 })))
+    Layer.provide(testConfigLayer(testConfig({ databasePath, maxPerHour: 1 })))
   )
 }
 

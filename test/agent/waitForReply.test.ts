@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as fs from "node:fs"
@@ -233,11 +234,12 @@ describe("wait_for_reply never returns a reply twice (read markers)", () => {
       yield* TestClock.adjust("1 second")
       const pong = yield* inbound(alice, "Pong")
       expect((yield* joinWithin(yield* startWaiting({ conversationId: conversationId! }))).messages.map((m) => m.messageSid)).toEqual([pong.sid])
-      // A second service graph on the same file: another MCP client's process.
-      const other = yield* Effect.fork(awaitReply({ conversationId: conversationId!, timeoutSeconds: 1 }).pipe(Effect.provide(TestLayer({ databasePath }))))
+      // A second service graph on the same file: another MCP client's process, started before its wait.
+      const otherProcess = yield* Layer.build(TestLayer({ databasePath }))
+      const other = yield* Effect.fork(awaitReply({ conversationId: conversationId!, timeoutSeconds: 1 }).pipe(Effect.provide(otherProcess)))
       yield* TestClock.adjust("1 second")
       expect(yield* joinWithin(other)).toMatchObject({ status: "timeout", messages: [] })
-    }).pipe(Effect.provide(TestLayer({ databasePath })))
+    }).pipe(Effect.scoped, Effect.provide(TestLayer({ databasePath })))
   })
 })
 

@@ -62,7 +62,7 @@ describe("the server on PostgreSQL", () => {
     for (const port of [env.WEBHOOK_PORT, other.WEBHOOK_PORT]) {
       const response = await fetch(`http://127.0.0.1:${port}/healthz`)
       const body = await response.json()
-      expect(body).toMatchObject({ status: "ok", database: "ok", storage: { engine: "postgresql", migration: "0005_inbound_senders" } })
+      expect(body).toMatchObject({ status: "ok", database: "ok", storage: { engine: "postgresql", migration: "0006_read_state" } })
       expect(JSON.stringify(body)).not.toContain(database)
     }
     for (const replica of replicas) {
@@ -76,7 +76,7 @@ describe("the server on PostgreSQL", () => {
     const server = spawnServer(env, ["check"], dir)
     await exitWithin(server)
     expect(server.stdout.text()).toMatch(
-      new RegExp(`^ok {3}database: PostgreSQL \\d+\\.\\d+\\S* at 127\\.0\\.0\\.1:\\d+/${database} is writable \\(migrations up to 0005_inbound_senders\\)$`, "m")
+      new RegExp(`^ok {3}database: PostgreSQL \\d+\\.\\d+\\S* at 127\\.0\\.0\\.1:\\d+/${database} is writable \\(migrations up to 0006_read_state\\)$`, "m")
     )
     expect(everything(server)).not.toContain(PASSWORD)
     expect(everything(server)).not.toContain(ROLE)
@@ -95,7 +95,7 @@ describe("the server on PostgreSQL", () => {
 })
 
 describe("migrate-to-postgres", () => {
-  it("copies a SQLite database's threads, messages, statuses, opt-outs and keys; a second run adds nothing", async () => {
+  it("copies a SQLite database's threads, messages, statuses, opt-outs, keys and read markers; a second run adds nothing", async () => {
     const sqlite = path.join(dir, "history.db")
     // History made by the server itself on SQLite.
     const made = await Effect.runPromise(Effect.gen(function*() {
@@ -103,6 +103,8 @@ describe("migrate-to-postgres", () => {
       const sent = yield* m.send({ to: alice, message: "Your parcel ships today", idempotencyKey: "order-7" })
       yield* m.applyStatus({ sid: sent.messageSid, status: "delivered", at: new Date().toISOString() })
       yield* m.recordInbound({ sid: messageSid(1), from: alice as never, to: ours as never, body: "Thanks, café at noon?", media: [], extra: {} })
+      // Shown to a model: read (migration 0006's marker).
+      expect((yield* m.awaitReply({ conversationId: sent.conversationId!, timeoutSeconds: 1 }, () => Effect.void)).messages).toHaveLength(1)
       yield* m.recordInbound({ sid: messageSid(2), from: bob as never, to: ours as never, body: "STOP", media: [], extra: {} })
       yield* m.createConversation([alice, bob], { topic: "group" })
       return sent
@@ -130,21 +132,24 @@ describe("migrate-to-postgres", () => {
       expect(first).toMatch(/^message_events: 1 read, 1 new$/m)
       expect(first).toMatch(/^opt_outs: 1 read, 1 new$/m)
       expect(first).toMatch(/^send_keys: 1 read, 1 new$/m)
+      expect(first).toMatch(/^read_markers: 1 read, 1 new$/m)
       expect(first).toMatch(/^send_log: 1 read, 1 new$/m)
       const second = await run()
-      for (const table of ["conversations", "messages", "message_events", "opt_outs", "send_keys", "send_log"]) {
+      for (const table of ["conversations", "messages", "message_events", "opt_outs", "send_keys", "read_markers", "send_log"]) {
         expect(second).toMatch(new RegExp(`^${table}: \\d+ read, 0 new$`, "m"))
       }
 
       // The copy, through the server's own services on PostgreSQL.
       await Effect.runPromise(Effect.gen(function*() {
         const m = yield* Messaging
+        // What a model was shown on SQLite stays read (before the thread is read here, which marks it too).
+        expect((yield* m.conversations({ limit: 10 })).conversations.find((c) => c.conversationId === made.conversationId)).toMatchObject({ unread: 0 })
         const status = yield* m.thread({ conversationId: made.conversationId as never, includeContext: false, limit: 10 })
         expect(status.messages.map((x: { body: string }) => x.body)).toEqual(["Your parcel ships today", "Thanks, café at noon?"])
         expect(status.messages[0]).toMatchObject({ status: "delivered" })
         expect((yield* m.search({ query: "cafe", limit: 10 })).messages.map((x) => x.body)).toEqual(["Thanks, café at noon?"])
         expect(yield* Effect.flip(m.send({ to: bob, message: "hello?" }))).toMatchObject({ _tag: "OptedOut" })
-        expect(yield* m.send({ to: alice, message: "again", idempotencyKey: "order-7" })).toMatchObject({ messageSid: made.messageSid, replayed: true })
+        expect(yield* m.send({ to: alice, message: "Your parcel ships today", idempotencyKey: "order-7" })).toMatchObject({ messageSid: made.messageSid, replayed: true })
         // New messages take ids after the copied ones.
         yield* m.recordInbound({ sid: messageSid(3), from: alice as never, to: ours as never, body: "one more", media: [], extra: {} })
         const inbound = yield* m.inbound({ from: alice, limit: 10 })

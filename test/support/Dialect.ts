@@ -87,6 +87,7 @@ const disconnectReset = async () => {
 /** Drops every database of this file (setupFiles' afterAll). */
 export const closeFileDatabases = async () => {
   await disconnectReset()
+  created.clear()
   const { adminUrl, byPath } = current()
   file = undefined
   for (const name of byPath.values()) await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
@@ -118,28 +119,21 @@ const emptied = async () => {
   return fileDatabaseUrl()
 }
 
-const register = (databasePath: string) => {
+/** The database each DATABASE_PATH stands for, once created: callers at the same time wait for the same one. */
+const created = new Map<string, Promise<string>>()
+
+const register = (databasePath: string, create: (name: string) => Promise<unknown>) => {
   const databases = current()
   const name = `${databases.prefix}_${databases.byPath.size}`
   databases.byPath.set(databasePath, name)
-  return name
+  const url = create(name).then(() => withDatabase(databases.adminUrl, name))
+  created.set(databasePath, url)
+  return url
 }
 
 /** The PostgreSQL URL standing for DATABASE_PATH `databasePath` (see the top of this file). */
-export const databaseUrlFor = async (databasePath: string) => {
-  const databases = current()
-  if (databasePath === ":memory:") return emptied()
-  let name = databases.byPath.get(databasePath)
-  if (name === undefined) {
-    name = register(databasePath)
-    await clone(name)
-  }
-  return withDatabase(databases.adminUrl, name)
-}
+export const databaseUrlFor = (databasePath: string): Promise<string> =>
+  databasePath === ":memory:" ? emptied() : created.get(databasePath) ?? register(databasePath, (name) => clone(name))
 
 /** A database with no tables standing for DATABASE_PATH `databasePath`: for an older release's schema. */
-export const emptyDatabaseFor = async (databasePath: string) => {
-  const name = register(databasePath)
-  await clone(name, "template0")
-  return withDatabase(current().adminUrl, name)
-}
+export const emptyDatabaseFor = (databasePath: string) => register(databasePath, (name) => clone(name, "template0"))

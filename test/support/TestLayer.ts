@@ -51,11 +51,11 @@ export const testConfig = (overrides: Partial<AppConfigShape> = {}): AppConfigSh
 export const makeTestLayer = <T>(config: AppConfigShape, twilio: Layer.Layer<T | Twilio, never, AppConfig>) =>
   Layer.mergeAll(Services, MessageStore.Default, Threading.Default, ConversationStore.Default, SqlLive).pipe(
     Layer.provideMerge(twilio),
-    Layer.provideMerge(configLayer(config))
+    Layer.provideMerge(testConfigLayer(config))
   )
 
 /** The configuration as given; in the postgres project, with the DATABASE_URL standing for its DATABASE_PATH. */
-const configLayer = (config: AppConfigShape) =>
+export const testConfigLayer = (config: AppConfigShape) =>
   onPostgres && config.databaseUrl === undefined
     ? Layer.effect(AppConfig, Effect.map(Effect.promise(() => databaseUrlFor(config.databasePath)), (url) => ({ ...config, databaseUrl: Redacted.make(url) })))
     : AppConfig.layer(config)

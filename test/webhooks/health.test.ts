@@ -54,7 +54,7 @@ describe("GET /healthz", () => {
         storage: {
           engine: onPostgres ? "postgresql" : "sqlite",
           version: expect.stringMatching(/^\d+\.\d+/),
-          migration: "0005_inbound_senders"
+          migration: "0006_read_state"
         }
       })
       expect(Number.isInteger(reply.json.uptimeSeconds)).toBe(true)

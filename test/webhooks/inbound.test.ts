@@ -67,7 +67,7 @@ describe("inbound SMS webhook", () => {
       expectTwiml(yield* postInbound(stop))
       const sql = yield* SqlClient.SqlClient
       const state = sql<{ activity: string; optedOut: number; changedAt: string }>`
-        SELECT c.last_activity_at AS activity, o.opted_out AS optedOut, o.updated_at AS changedAt
+        SELECT c.last_activity_at AS activity, o.opted_out AS "optedOut", o.updated_at AS "changedAt"
         FROM conversations c, opt_outs o`
       const first = yield* state
       // Time passes (a redelivery comes seconds later); the sender opts back in meanwhile.
