@@ -36,9 +36,20 @@ const ajvOnFirstUse = [
   ]
 ]
 
+/**
+ * node-postgres' optional native binding, reached only through `pg.native`, which @effect/sql-pg never reads:
+ * a module that says so if it ever were, instead of a dependency on a native addon nobody installs.
+ */
+const NOT_BUNDLED = /^pg-native$/
+
 const loadOnFirstUse = {
   name: "load-on-first-use",
   setup(plugin) {
+    plugin.onResolve({ filter: NOT_BUNDLED }, (args) => ({ path: args.path, namespace: "not-bundled" }))
+    plugin.onLoad({ filter: /.*/, namespace: "not-bundled" }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is not part of this bundle`)})`,
+      loader: "js"
+    }))
     const names = new RegExp(`^(${Object.keys(lazyClasses).join("|")})$`)
     // The stand-in's own `require` of the package resolves to the real one.
     plugin.onResolve({ filter: names }, (args) => (args.namespace === "on-first-use" ? undefined : { path: args.path, namespace: "on-first-use" }))

@@ -59,7 +59,7 @@ export class SetupCheck extends Effect.Service<SetupCheck>()("twilio-mcp/SetupCh
           pass(
             "database",
             d.engine === "sqlite"
-              ? `${d.location} is writable (SQLite ${d.version}, migrations up to ${d.migration})`
+              ? `${d.location} is writable`
               : `PostgreSQL ${d.version} at ${d.location} is writable (migrations up to ${d.migration})`
           ))
       )

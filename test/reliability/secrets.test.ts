@@ -169,7 +169,7 @@ describe("exposure", () => {
       const label = `${method} ${path.slice(0, 60)}`
       const reply = await rawRequest(port(), { method, path, headers: headers ?? {} })
       // "//healthz" is read as the health route: the one 200 allowed is the health document itself.
-      if (reply.status === 200) expect(Object.keys(JSON.parse(reply.body)).sort(), label).toEqual(["database", "status", "uptimeSeconds", "version"])
+      if (reply.status === 200) expect(Object.keys(JSON.parse(reply.body)).sort(), label).toEqual(["database", "status", "storage", "uptimeSeconds", "version"])
       else expect(reply.status, label).toBeGreaterThanOrEqual(400)
       expect(reply.status, label).toBeLessThan(500)
       expectNoLeak({ status: reply.status, contentType: reply.headers["content-type"] ?? null, body: reply.body })
