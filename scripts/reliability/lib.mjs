@@ -1,5 +1,6 @@
 // What the reliability scripts (crash.mjs, concurrent.mjs) share: the build, server processes that are
-// always killed when the script ends, signed webhook posts, a bounded worker pool, SQLite checks.
+// always killed when the script ends, signed webhook posts, a bounded worker pool, the database a run uses
+// (a SQLite file, or with --postgres a database on an embedded PostgreSQL) and its checks.
 // Everything listens on and talks to 127.0.0.1 only.
 import Database from "better-sqlite3"
 import { spawn } from "node:child_process"
@@ -10,7 +11,9 @@ import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import pg from "pg"
 import twilio from "twilio"
+import { startPostgres } from "../lib/postgres.mjs"
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 export const ENTRY = join(ROOT, "dist", "index.js")
@@ -19,11 +22,11 @@ export const FORM = "application/x-www-form-urlencoded"
 export const SMS_PATH = "/webhooks/twilio/sms"
 export const STATUS_PATH = "/webhooks/twilio/status"
 
-/** `[count] [--quick]`: the positional number (or the default for the mode) and the mode. */
+/** `[count] [--quick] [--postgres]`: the positional number (or the default for the mode), the mode, the database. */
 export const parseArgs = (argv, { normal, quick }) => {
   const isQuick = argv.includes("--quick")
   const number = argv.find((a) => /^\d+$/.test(a))
-  return { quick: isQuick, count: number === undefined ? (isQuick ? quick : normal) : Number(number) }
+  return { quick: isQuick, postgres: argv.includes("--postgres"), count: number === undefined ? (isQuick ? quick : normal) : Number(number) }
 }
 
 /** Builds dist/index.js from the current sources (scripts/build.mjs works relative to the project root). */
@@ -147,25 +150,82 @@ export const shuffle = (items) => {
   return out
 }
 
-/** Opens the database file (WAL, shared with running servers) for checks; closed by `use`'s end. */
-export const withDatabase = (path, use) => {
+/** A run's database as the checks read it: `rows` with `?` placeholders, and each kind's integrity check. */
+const sqliteStore = (path) => {
   const db = new Database(path, { timeout: 10_000 })
-  try {
-    return use(db)
-  } finally {
-    db.close()
+  return {
+    rows: async (sql, ...params) => db.prepare(sql).all(...params),
+    /** SQLite's own checks: the b-trees, and the full-text index against the messages. */
+    integrity: async () => {
+      const result = db.pragma("integrity_check", { simple: true })
+      db.exec("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")
+      return result
+    },
+    close: async () => db.close()
   }
 }
 
-/** SQLite's own consistency checks: the b-trees, and the full-text index against the messages. */
-export const integrity = (db) => {
-  const result = db.pragma("integrity_check", { simple: true })
-  db.exec("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")
-  return result
+const postgresStore = async (url) => {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  const rows = async (sql, ...params) => {
+    let n = 0
+    return (await client.query(sql.replace(/\?/g, () => `$${++n}`), params)).rows
+  }
+  return {
+    rows,
+    /**
+     * What PostgreSQL keeps beside the rows, against the rows: every threaded inbound message's sender listed
+     * with its thread (inbound_senders, kept by a trigger), every search vector current.
+     */
+    integrity: async () => {
+      const [check] = await rows(`
+        SELECT (SELECT COUNT(*)::int FROM messages m WHERE m.direction = 'inbound' AND m.conversation_id IS NOT NULL AND NOT EXISTS (
+                  SELECT 1 FROM inbound_senders s WHERE s.from_address = m.from_address AND s.conversation_id = m.conversation_id)) AS senders,
+               (SELECT COUNT(*)::int FROM messages WHERE body_search IS DISTINCT FROM to_tsvector('simple', messages_search_text(body))) AS search`)
+      return check.senders === 0 && check.search === 0 ? "ok" : `${check.senders} senders unlisted, ${check.search} stale search vectors`
+    },
+    close: () => client.end()
+  }
+}
+
+let postgres
+
+/**
+ * A fresh database for a run: a SQLite file in `dir`, or with `postgres` a new database on the script's
+ * PostgreSQL (started on first use; durable, PostgreSQL's default settings). `env` points a server at it;
+ * `open` gives a store for the checks; `server` is the PostgreSQL, to restart it.
+ */
+export const freshDatabase = async (dir, usePostgres) => {
+  if (!usePostgres) {
+    const path = join(dir, "twilio.db")
+    return { env: { DATABASE_PATH: path }, open: async () => sqliteStore(path), describe: path }
+  }
+  postgres ??= await startPostgres({ durable: true })
+  const name = `run_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`
+  await postgres.query(`CREATE DATABASE ${name}`)
+  const url = postgres.database(name)
+  return { env: { DATABASE_URL: url }, open: () => postgresStore(url), server: postgres, describe: `PostgreSQL database ${name}` }
+}
+
+/** Stops the script's PostgreSQL, if it started one. */
+export const stopPostgres = async () => {
+  await postgres?.stop()
+  postgres = undefined
+}
+
+/** Opens the run's database for checks; closed when `use` is done. */
+export const withStore = async (database, use) => {
+  const store = await database.open()
+  try {
+    return await use(store)
+  } finally {
+    await store.close()
+  }
 }
 
 /** Rows of `table` whose `columns` repeat: must be none. */
-export const duplicates = (db, table, columns) =>
-  db.prepare(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${table} GROUP BY ${columns} HAVING COUNT(*) > 1)`).get().n
+export const duplicates = async (store, table, columns) =>
+  Number((await store.rows(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${table} GROUP BY ${columns} HAVING COUNT(*) > 1) AS d`))[0].n)
 
-export const count = (db, table) => db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get().n
+export const count = async (store, table) => Number((await store.rows(`SELECT COUNT(*) AS n FROM ${table}`))[0].n)

@@ -1,0 +1,9 @@
+export interface Postgres {
+  readonly url: string
+  readonly database: (name: string) => string
+  readonly query: (statement: string) => Promise<{ readonly rows: ReadonlyArray<Record<string, unknown>> }>
+  readonly restart: () => Promise<void>
+  readonly stop: () => Promise<void>
+}
+
+export declare const startPostgres: (options?: { readonly durable?: boolean; readonly maxConnections?: number }) => Promise<Postgres>

