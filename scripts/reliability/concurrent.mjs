@@ -7,17 +7,21 @@
 //   - send_sms on both MCP processes, each followed by its status callbacks (shuffled, some repeated),
 //   - the same idempotencyKey sent on both processes at the same moment,
 //   - create_conversation, simulate_inbound and reads (inbound list, threads, search, status, conversations).
-// Then, with every process stopped (exit 0 each), the file must show: zero errors, every acknowledged
+// Then, with every process stopped (exit 0 each), the database must show: zero errors, every acknowledged
 // row present, nothing duplicated, exactly one message per idempotency key, every status at the highest
 // rank it was sent, integrity ok. Exits 1 otherwise.
 //
-//   node scripts/reliability/concurrent.mjs [--quick]      (full: ~9,000 webhooks and ~2,000 tool calls)
+// With --postgres (issue 13): two `webhooks` replicas (their own processes and ports, one public
+// WEBHOOK_BASE_URL) and the two MCP processes on one PostgreSQL; every inbound webhook is delivered to both
+// replicas at once, and each status callback to either, so they race and arrive out of order across them.
+//
+//   node scripts/reliability/concurrent.mjs [--quick] [--postgres]      (full: ~9,000 webhooks and ~2,000 tool calls)
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js"
-import { join } from "node:path"
-import { build, count, duplicates, exitWithin, freePort, integrity, parseArgs, pool, randomInt, shuffle, sid, SMS_PATH, startServer, STATUS_PATH, tempDir, webhookPoster, withDatabase } from "./lib.mjs"
+import { build, count, duplicates, exitWithin, freePort, freshDatabase, parseArgs, pool, randomInt, shuffle, sid, SMS_PATH, startServer, STATUS_PATH, stopPostgres, tempDir, webhookPoster, withStore } from "./lib.mjs"
 
-const { quick } = parseArgs(process.argv.slice(2), { normal: 1, quick: 1 })
+const { postgres, quick } = parseArgs(process.argv.slice(2), { normal: 1, quick: 1 })
+const REPLICAS = postgres ? 2 : 1
 const scale = quick ? 0.1 : 1
 const INBOUND = Math.round(3_000 * scale)
 const SENDS = Math.round(1_000 * scale)
@@ -94,29 +98,38 @@ const textOf = (result) => result.content?.map((c) => c.text ?? "").join(" ") ??
 
 await build()
 const dir = tempDir("concurrent")
-const databasePath = join(dir, "twilio.db")
-const port = await freePort()
+const database = await freshDatabase(dir, postgres)
+const ports = await Promise.all(Array.from({ length: REPLICAS }, freePort))
+// What Twilio signs: the replicas' one public URL (on SQLite, the one server's own).
+const baseUrl = postgres ? "https://sms.example.test" : `http://127.0.0.1:${ports[0]}`
 const env = {
-  WEBHOOK_BASE_URL: `http://127.0.0.1:${port}`,
+  WEBHOOK_BASE_URL: baseUrl,
   WEBHOOK_HOST: "127.0.0.1",
-  WEBHOOK_PORT: String(port),
-  DATABASE_PATH: databasePath,
+  // The MCP processes find the first replica's port taken and serve tools only.
+  WEBHOOK_PORT: String(ports[0]),
+  ...database.env,
   LOG_LEVEL: "info"
 }
 
-const webhooks = startServer(["webhooks", "--sandbox"], env, dir)
-await webhooks.waitFor(/webhooks listening/)
+const replicas = ports.map((port) => startServer(["webhooks", "--sandbox"], { ...env, WEBHOOK_PORT: String(port) }, dir))
+await Promise.all(replicas.map((replica) => replica.waitFor(/webhooks listening/)))
 const mcps = [await startMcp("mcp-a", env, dir), await startMcp("mcp-b", env, dir)]
-const poster = webhookPoster({ port, baseUrl: env.WEBHOOK_BASE_URL, token: AUTH_TOKEN, sockets: WEBHOOK_CLIENTS })
+const posters = ports.map((port) => webhookPoster({ port, baseUrl, token: AUTH_TOKEN, sockets: WEBHOOK_CLIENTS }))
 
 const acked = { inbound: new Set(), events: new Set() }
 let webhookPosts = 0
-const postWebhook = async (path, params, key) => {
+/** One delivery to replica `r`. */
+const deliver = async (r, path, params, key) => {
   webhookPosts++
-  const reply = await poster.post(path, params)
+  const reply = await posters[r].post(path, params)
   if (reply.status === 200) (path === SMS_PATH ? acked.inbound : acked.events).add(key)
   else problem(`webhook ${path}: ${reply.error ?? `HTTP ${reply.status}`}`)
 }
+/** An inbound message: to every replica at once (they race for it). A status callback: to any one. */
+const postWebhook = (path, params, key) =>
+  path === SMS_PATH
+    ? Promise.all(posters.map((_, r) => deliver(r, path, params, key)))
+    : deliver(randomInt(0, posters.length), path, params, key)
 
 /** At most `n` tasks at a time; the rest wait their turn in order. */
 const limiter = (n) => {
@@ -235,50 +248,51 @@ const readLoad = () =>
   }))
 
 console.log(
-  `concurrent processes${quick ? " (quick)" : ""}: 1 webhooks + 2 MCP processes on one database; ` +
+  `concurrent processes${quick ? " (quick)" : ""}: ${REPLICAS} webhooks + 2 MCP processes on one ${postgres ? "PostgreSQL" : "SQLite"} database` +
+    `${postgres ? " (every inbound to both replicas at once, status callbacks to either)" : ""}; ` +
     `${INBOUND} inbound webhooks (+10% redelivered), ${SENDS} sends with status callbacks, ${RACES} idempotency races, ` +
     `${CREATES} create_conversation, ${SIMULATED} simulate_inbound, ${READS} reads`
 )
 const startedAt = Date.now()
 await Promise.all([inboundLoad(), sendLoad(), raceLoad(), createLoad(), simulateLoad(), readLoad()])
 const seconds = (Date.now() - startedAt) / 1000
-poster.close()
+for (const poster of posters) poster.close()
 
-// --- stop everything, then read the file ------------------------------------------------------------------
+// --- stop everything, then read the database --------------------------------------------------------------
 
 for (const mcp of mcps) mcp.server.child.stdin.end()
-webhooks.child.kill("SIGTERM")
-const exits = await Promise.all([webhooks, ...mcps.map((m) => m.server)].map((s) => exitWithin(s, 15_000)))
+for (const replica of replicas) replica.child.kill("SIGTERM")
+const exits = await Promise.all([...replicas, ...mcps.map((m) => m.server)].map((s) => exitWithin(s, 15_000)))
 exits.forEach((exit, i) => exit.code !== 0 && problem(`process ${i} exited ${JSON.stringify(exit)}`))
-for (const [name, server] of [["webhooks", webhooks], ...mcps.map((m) => [m.name, m.server])]) {
+for (const [name, server] of [...replicas.map((r, i) => [`webhooks-${i}`, r]), ...mcps.map((m) => [m.name, m.server])]) {
   const errorLines = server.stderr().split("\n").filter((line) => /level=(ERROR|FATAL)/.test(line))
   if (errorLines.length > 0) problem(`${name} logged ${errorLines.length} error line(s), e.g. ${errorLines[0].slice(0, 200)}`)
 }
 
-const report = withDatabase(databasePath, (db) => {
-  const has = db.prepare("SELECT 1 FROM messages WHERE sid = ?").pluck()
-  const hasEvent = db.prepare("SELECT 1 FROM message_events WHERE message_sid = ? AND status = ?").pluck()
-  const row = db.prepare("SELECT status, status_rank FROM messages WHERE sid = ?")
-  const lostInbound = [...acked.inbound, ...simulated].filter((s) => has.get(s) === undefined).length
-  const lostSent = [...sent.keys()].filter((s) => has.get(s) === undefined).length
-  const lostEvents = [...acked.events].filter((key) => hasEvent.get(...key.split(" ")) === undefined).length
+const report = await withStore(database, async (store) => {
+  const messages = new Map((await store.rows("SELECT sid, status, status_rank FROM messages")).map((r) => [r.sid, r]))
+  const events = new Set((await store.rows("SELECT message_sid, status FROM message_events")).map((r) => `${r.message_sid} ${r.status}`))
+  const lostInbound = [...acked.inbound, ...simulated].filter((s) => !messages.has(s)).length
+  const lostSent = [...sent.keys()].filter((s) => !messages.has(s)).length
+  const lostEvents = [...acked.events].filter((key) => !events.has(key)).length
   const wrongRank = [...sent].filter(([s, statuses]) => {
     const top = statuses.reduce((best, status) => (RANK[status] > RANK[best] ? status : best), "queued")
-    const stored = row.get(s)
+    const stored = messages.get(s)
     return stored === undefined || stored.status !== top || stored.status_rank !== RANK[top]
   }).length
-  const perKey = db.prepare("SELECT body, COUNT(*) AS n FROM messages WHERE body LIKE 'race %' GROUP BY body").all()
+  const perKey = await store.rows("SELECT body, COUNT(*) AS n FROM messages WHERE body LIKE 'race %' GROUP BY body")
   return {
-    messages: count(db, "messages"),
+    messages: messages.size,
     expectedMessages: inboundSids.length + sent.size + RACES + simulated.size,
-    conversations: count(db, "conversations"),
-    events: count(db, "message_events"),
+    conversations: await count(store, "conversations"),
+    events: events.size,
     lost: lostInbound + lostSent + lostEvents,
-    duplicates: duplicates(db, "messages", "sid") + duplicates(db, "message_events", "message_sid, status") + duplicates(db, "conversations", "participant_key"),
-    racesWithOneMessage: perKey.filter((k) => k.n === 1).length,
+    duplicates: await duplicates(store, "messages", "sid") + await duplicates(store, "message_events", "message_sid, status") +
+      await duplicates(store, "conversations", "participant_key"),
+    racesWithOneMessage: perKey.filter((k) => Number(k.n) === 1).length,
     wrongRank,
-    unthreaded: db.prepare("SELECT COUNT(*) FROM messages WHERE conversation_id IS NULL").pluck().get(),
-    integrity: integrity(db)
+    unthreaded: await count(store, "messages WHERE conversation_id IS NULL"),
+    integrity: await store.integrity()
   }
 })
 
@@ -304,4 +318,5 @@ console.log(
     `processes: exit codes ${exits.map((e) => e.code).join(", ")}; errors: ${tally.size === 0 ? "0" : ""}`
 )
 for (const [what, n] of tally) console.log(`  ${n}× ${what}`)
+await stopPostgres()
 process.exitCode = tally.size === 0 ? 0 : 1
