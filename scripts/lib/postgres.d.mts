@@ -1,7 +1,7 @@
 export interface Postgres {
   readonly url: string
   readonly database: (name: string) => string
-  readonly query: (statement: string) => Promise<{ readonly rows: ReadonlyArray<Record<string, unknown>> }>
+  readonly query: (statement: string, database?: string) => Promise<{ readonly rows: ReadonlyArray<Record<string, unknown>> }>
   readonly restart: () => Promise<void>
   readonly pid: () => number | undefined
   readonly stop: () => Promise<void>

@@ -50,9 +50,9 @@ export const startPostgres = async ({ durable = false, maxConnections = 300, dir
     url,
     /** `url` with another database. */
     database: (name) => Object.assign(new URL(url), { pathname: `/${name}` }).toString(),
-    /** One statement on a connection of its own, to the maintenance database. */
-    query: async (statement) => {
-      const client = new pg.Client({ connectionString: url })
+    /** One statement on a connection of its own, to the maintenance database or `database`. */
+    query: async (statement, database) => {
+      const client = new pg.Client({ connectionString: database === undefined ? url : Object.assign(new URL(url), { pathname: `/${database}` }).toString() })
       await client.connect()
       try {
         return await client.query(statement)

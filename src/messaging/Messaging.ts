@@ -294,10 +294,16 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
             ? Effect.succeed(row.value)
             : Effect.fail(new MessageNotFound({ messageSid: query.before! }))
       )
-      const page = yield* messages.threadPage(conversation.id, { limit: query.limit, before })
+      // Independent reads side by side (each a round trip on PostgreSQL; SQLite's one connection takes them in
+      // turn). The counts are needed for a summary, or for the note when older messages remain.
+      const withStats = query.includeContext && config.enableAiContext
+      const [page, optedOut, counted] = yield* Effect.all([
+        messages.threadPage(conversation.id, { limit: query.limit, before }),
+        optOuts.optedOutAmong(conversation.participants),
+        withStats ? Effect.asSome(messages.threadStats(conversation.id)) : Effect.succeedNone
+      ], { concurrency: "unbounded" })
+      const stats = Option.isSome(counted) ? counted.value : page.hasMore ? yield* messages.threadStats(conversation.id) : undefined
       yield* readMarkers.advance(page.marks, yield* nowIso)
-      const optedOut = yield* optOuts.optedOutAmong(conversation.participants)
-      const stats = query.includeContext && config.enableAiContext || page.hasMore ? yield* messages.threadStats(conversation.id) : undefined
       const notes = [
         ...(page.hasMore
           ? [`${page.messages.length} of ${stats!.inbound + stats!.outbound} messages shown${before === undefined ? " (the newest)" : ""}; pass before: "${page.messages[0]!.messageSid}" for older ones.`]

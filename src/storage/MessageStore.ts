@@ -79,6 +79,12 @@ export const SEARCH_WINDOW = 500
 /** The most replies one wait returns. */
 const REPLIES_AT_ONCE = 50
 
+/**
+ * How many sources of a listing are read at once: on PostgreSQL each is a round trip on a connection of the
+ * pool, so a sender's threads are read side by side; SQLite's one connection takes them in turn anyway.
+ */
+const SOURCES_AT_ONCE = 4
+
 /** Newest first, as the indexes order messages: by time, then by insertion. */
 const newestFirst = (a: MessageRow, b: MessageRow) => a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : b.id - a.id
 
@@ -337,7 +343,7 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
             sql`SELECT ${columns} FROM ${table} WHERE ${sql.and([...conditions, where])}
                 ORDER BY ${order === "newest" ? sql`created_at DESC, id DESC` : sql`created_at, id`} LIMIT ${limit}`,
             operation
-          )),
+          ), { concurrency: SOURCES_AT_ONCE }),
         (pages) => {
           const merged = pages.flat().sort(newestFirst)
           return (order === "newest" ? merged : merged.reverse()).slice(0, limit)
@@ -360,7 +366,7 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
         const counts = yield* Effect.forEach(sources, ({ table, where }) =>
           sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${table} WHERE ${sql.and([...conditions, where])}`.pipe(
             Effect.mapError(storageError("count inbound messages"))
-          ))
+          ), { concurrency: SOURCES_AT_ONCE })
         return { messages: page.map(toMessage), totalCount: counts.reduce((n, [row]) => n + row!.n, 0) }
       })
 

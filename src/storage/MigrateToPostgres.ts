@@ -208,5 +208,7 @@ export const migrateToPostgres = (path: string, url: Redacted.Redacted<string>, 
       totals.push(copied)
       yield* onProgress(copied)
     }
+    // The planner's statistics, for tables that just grew by a bulk load: autovacuum would get there later.
+    yield* target`ANALYZE`.pipe(Effect.mapError(storageError("analyze PostgreSQL")))
     return totals
   }).pipe(Effect.scoped)
