@@ -7,8 +7,9 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import { appLayer, catchUpOnStart } from "./App.js"
 import { type AppConfigShape, loadConfig } from "./config/AppConfig.js"
 import { loggingLayer } from "./config/Logging.js"
+import { McpAuthTokenMissing, McpRoute } from "./http/McpRoute.js"
 import { WebhookServer } from "./http/WebhookServer.js"
-import { makeServer } from "./mcp/Bridge.js"
+import { serverFactory } from "./mcp/Bridge.js"
 import { sandboxTools, tools } from "./mcp/tools/index.js"
 import { SetupCheck } from "./messaging/SetupCheck.js"
 
@@ -17,6 +18,7 @@ const usage = `Usage: twilio-mcp [command] [--sandbox]
 Commands:
   (none)     MCP server over stdio, plus the webhook server on WEBHOOK_PORT (the default)
   webhooks   only the webhook HTTP server, for systemd or pm2
+  http       MCP over Streamable HTTP at /mcp (bearer tokens: MCP_AUTH_TOKEN) and the webhooks, on WEBHOOK_PORT
   check      check the setup (credentials, inbound webhook URL, database, port) without sending anything
 
 Options:
@@ -55,7 +57,7 @@ const serveMcp = (config: AppConfigShape) =>
       ),
       (runtime) => runtime.disposeEffect
     )
-    const server = makeServer(config.sandbox ? sandboxTools : tools, (effect, signal) => runtime.runPromiseExit(effect, { signal }))
+    const server = serverFactory(config.sandbox ? sandboxTools : tools, (effect, signal) => runtime.runPromiseExit(effect, { signal }))()
     yield* Effect.acquireRelease(
       Effect.promise(() => server.connect(new StdioServerTransport())),
       () => Effect.promise(() => server.close())
@@ -75,6 +77,20 @@ const serveWebhooks = (config: AppConfigShape) =>
     Layer.mergeAll(WebhookServer.layer({ portTaken: "fail" }), catchUpOnStart).pipe(Layer.provide(appLayer(config)))
   )
 
+/**
+ * The `http` command: MCP over Streamable HTTP at /mcp and the webhook routes on one router and port, until
+ * SIGTERM/SIGINT, which drains it; exits 1 if it cannot serve. Requires MCP_AUTH_TOKEN.
+ */
+const serveHttp = (config: AppConfigShape) =>
+  config.mcpAuthTokens.length === 0
+    ? Effect.fail(new McpAuthTokenMissing())
+    : Layer.launch(
+      Layer.mergeAll(
+        WebhookServer.layer({ portTaken: "fail", alsoServe: McpRoute(config.sandbox ? sandboxTools : tools) }),
+        catchUpOnStart
+      ).pipe(Layer.provide(appLayer(config)))
+    )
+
 /** `twilio-mcp check`: one line per check on stdout, exit 1 if any failed. */
 const runCheck = (config: AppConfigShape) =>
   Effect.gen(function*() {
@@ -89,11 +105,17 @@ const main = Effect.gen(function*() {
     return yield* Effect.sync(() => process.stderr.write(usage))
   }
   const command = args.find((a) => !a.startsWith("-")) ?? "serve"
-  if (command !== "serve" && command !== "webhooks" && command !== "check") {
+  if (command !== "serve" && command !== "webhooks" && command !== "http" && command !== "check") {
     return yield* Effect.fail(new Error(`Unknown command "${command}".\n\n${usage}`))
   }
   const config = yield* loadConfig({ sandbox: args.includes("--sandbox") })
-  const program = command === "webhooks" ? serveWebhooks(config) : command === "check" ? runCheck(config) : serveMcp(config)
+  const program = command === "webhooks"
+    ? serveWebhooks(config)
+    : command === "http"
+    ? serveHttp(config)
+    : command === "check"
+    ? runCheck(config)
+    : serveMcp(config)
   return yield* program.pipe(Effect.provide(loggingLayer(config.logLevel)))
 }).pipe(
   // One readable message on stderr and exit code 1, not a stack trace: this is what users see when

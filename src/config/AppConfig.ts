@@ -41,6 +41,10 @@ export interface AppConfigShape {
   readonly allowedRecipients: ReadonlyArray<string> | undefined
   /** Send guard: outbound messages allowed per rolling hour, across all processes; undefined for no cap. */
   readonly maxPerHour: number | undefined
+  /** Bearer tokens `/mcp` accepts (the `http` command requires one); empty when MCP_AUTH_TOKEN is unset. */
+  readonly mcpAuthTokens: ReadonlyArray<Redacted.Redacted<string>>
+  /** Host names `/mcp` accepts in Host and Origin besides loopback and WEBHOOK_BASE_URL's host (lower case). */
+  readonly mcpAllowedHosts: ReadonlyArray<string>
   /** In-memory Twilio: nothing leaves the machine. */
   readonly sandbox: boolean
 }
@@ -101,6 +105,10 @@ const HttpUrl = Schema.String.pipe(
   })
 )
 
+/** A comma-separated list, each item trimmed and matching `pattern`; `message` never quotes a value. */
+const CommaList = (pattern: RegExp, message: string) =>
+  Schema.split(",").pipe(Schema.compose(Schema.Array(Schema.Trim.pipe(Schema.pattern(pattern, { message: () => message })))))
+
 const optionalWithDefault = <A, I>(schema: Schema.Schema<A, I>, value: () => A) =>
   Schema.optionalWith(schema, { default: value })
 
@@ -134,7 +142,16 @@ const Env = Schema.Struct({
       )))
     )
   ),
-  SMS_MAX_PER_HOUR: Schema.optional(IntFromEnv(1, 1_000_000))
+  SMS_MAX_PER_HOUR: Schema.optional(IntFromEnv(1, 1_000_000)),
+  MCP_AUTH_TOKEN: Schema.optional(CommaList(
+    /^[A-Za-z0-9._~+/-]{32,}=*$/,
+    "must be one or more tokens of 32+ characters (letters, digits, - . _ ~ + /) separated by commas; " +
+      "generate one with: openssl rand -hex 32"
+  )),
+  MCP_ALLOWED_HOSTS: Schema.optional(CommaList(
+    /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])$/,
+    "must list host names or IP addresses, without scheme or port, separated by commas (e.g. mcp.example.com,10.0.0.5)"
+  ))
 })
 
 /** Values that let the sandbox run with no Twilio account; they never reach Twilio. */
@@ -207,6 +224,8 @@ export const parseConfig = (
       twilioTimeoutMs: e.TWILIO_TIMEOUT_MS,
       allowedRecipients: e.SMS_ALLOWED_RECIPIENTS,
       maxPerHour: e.SMS_MAX_PER_HOUR,
+      mcpAuthTokens: (e.MCP_AUTH_TOKEN ?? []).map(Redacted.make),
+      mcpAllowedHosts: (e.MCP_ALLOWED_HOSTS ?? []).map((host) => host.toLowerCase()),
       sandbox: options.sandbox
     }))
   )
