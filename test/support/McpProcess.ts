@@ -19,6 +19,8 @@ export const MCP_TOKEN = "e2e-mcp-bearer-token-0123456789abcdef-0123456789"
 
 export interface McpProcess {
   readonly transport: Transport
+  /** http: the server's /mcp. */
+  readonly url?: URL
   readonly client: Client
   readonly stderr: Output
   /** What the client could not handle, e.g. a stdout line that is not JSON-RPC. */
@@ -44,7 +46,8 @@ const withClient = (
   client: Client,
   stderr: Output,
   protocolErrors: ReadonlyArray<Error>,
-  stop: () => Promise<void>
+  stop: () => Promise<void>,
+  url?: URL
 ): McpProcess => {
   const callTool = async (name: string, args: Record<string, unknown>) =>
     (await client.callTool({ name, arguments: args })) as CallToolResult
@@ -58,7 +61,7 @@ const withClient = (
     if (!result.isError) throw new Error(`${name} succeeded but should have failed: ${text(result)}`)
     return text(result)
   }
-  return { transport, client, stderr, protocolErrors, callTool, call, callError, stop }
+  return { transport, ...(url === undefined ? {} : { url }), client, stderr, protocolErrors, callTool, call, callError, stop }
 }
 
 const newClient = () => {
@@ -95,6 +98,9 @@ const startStdio = async (env: Env, cwd: string, args: ReadonlyArray<string>): P
   return withClient("stdio", client, stderr, protocolErrors, stop)
 }
 
+const connectHttp = (client: Client, url: URL) =>
+  client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { authorization: `Bearer ${MCP_TOKEN}` } } }))
+
 /** Spawns `node dist/index.js http …args` and connects the MCP SDK client to /mcp with the bearer token. */
 const startHttp = async (env: Env, cwd: string, args: ReadonlyArray<string>): Promise<McpProcess> => {
   const server = spawnServer({ MCP_AUTH_TOKEN: MCP_TOKEN, ...env }, ["http", ...args], cwd)
@@ -107,12 +113,20 @@ const startHttp = async (env: Env, cwd: string, args: ReadonlyArray<string>): Pr
   try {
     const listening = await server.stderr.waitForLine(/webhooks listening on /)
     const url = new URL("/mcp", /listening on (http:\/\/[^\s"]+)/.exec(listening)![1])
-    await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { authorization: `Bearer ${MCP_TOKEN}` } } }))
+    await connectHttp(client, url)
+    return withClient("http", client, server.stderr, protocolErrors, stop, url)
   } catch (error) {
     await server.kill()
     throw new Error(`could not connect: ${String(error)}\nstderr:\n${server.stderr.text()}`)
   }
-  return withClient("http", client, server.stderr, protocolErrors, stop)
+}
+
+/** One more client of a running `http` server; `stop` closes only this client. */
+export const connectMcp = async (to: McpProcess): Promise<McpProcess> => {
+  if (to.url === undefined) throw new Error("connectMcp needs an http server")
+  const { client, protocolErrors } = newClient()
+  await connectHttp(client, to.url)
+  return withClient("http", client, to.stderr, protocolErrors, () => client.close(), to.url)
 }
 
 /** Spawns the built server (`args` after the command) and connects the MCP SDK client over `transport`. */

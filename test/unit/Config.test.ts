@@ -186,6 +186,47 @@ describe("parseConfig", () => {
   })
 })
 
+describe("MCP_AUTH_TOKEN and MCP_ALLOWED_HOSTS (the http command)", () => {
+  const MCP_TOKEN = "f".repeat(31) + "0123456789abcdef"
+
+  it("are empty when unset", () => {
+    expect(configOf(validEnv)).toMatchObject({ mcpAuthTokens: [], mcpAllowedHosts: [] })
+  })
+
+  it("MCP_AUTH_TOKEN takes one or more comma-separated tokens, kept redacted", () => {
+    const config = configOf({ ...validEnv, MCP_AUTH_TOKEN: ` ${MCP_TOKEN} , ${"x".repeat(40)}==` })
+    expect(config.mcpAuthTokens.map(Redacted.value)).toEqual([MCP_TOKEN, `${"x".repeat(40)}==`])
+    expect(JSON.stringify(config)).not.toContain(MCP_TOKEN)
+    expect(String(config.mcpAuthTokens)).not.toContain(MCP_TOKEN)
+  })
+
+  it.each([
+    ["a 31-character token", "t".repeat(31)],
+    ["a token with a space", `${MCP_TOKEN} ${MCP_TOKEN}`],
+    ["a token with a quote", `${MCP_TOKEN}"`],
+    ["an empty item", `${MCP_TOKEN},,${MCP_TOKEN}`]
+  ])("MCP_AUTH_TOKEN: %s is refused, and the message never quotes it", (_, value) => {
+    const problems = problemsFor({ ...validEnv, MCP_AUTH_TOKEN: value }, "MCP_AUTH_TOKEN")
+    expect(problems.length).toBeGreaterThan(0)
+    expect(problems[0]).toMatch(/MCP_AUTH_TOKEN must be one or more tokens of 32\+ characters .* openssl rand -hex 32/)
+    expect(problems.join("\n")).not.toContain(value.slice(0, 31))
+  })
+
+  it("MCP_ALLOWED_HOSTS takes host names and IP addresses, lower-cased", () => {
+    expect(configOf({ ...validEnv, MCP_ALLOWED_HOSTS: "MCP.Example.com, 10.0.0.5,[::1]" }).mcpAllowedHosts).toEqual([
+      "mcp.example.com",
+      "10.0.0.5",
+      "[::1]"
+    ])
+  })
+
+  it.each(["https://mcp.example.com", "mcp.example.com:443", "*", "mcp.example.com/mcp"])("MCP_ALLOWED_HOSTS refuses %s", (value) => {
+    expect(problemsFor({ ...validEnv, MCP_ALLOWED_HOSTS: value }, "MCP_ALLOWED_HOSTS")).toEqual([
+      "MCP_ALLOWED_HOSTS must list host names or IP addresses, without scheme or port, separated by commas (e.g. mcp.example.com,10.0.0.5)"
+    ])
+  })
+})
+
 describe("WEBHOOK_BASE_URL reaches the status callback", () => {
   it.effect("a trailing slash does not double the slash in statusCallback", () =>
     Effect.gen(function*() {
