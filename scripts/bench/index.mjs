@@ -9,6 +9,7 @@
 // are noisy: targets are checked on ratios of interleaved runs and on medians.
 import { existsSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
+import { httpMcp, httpMcpRows } from "./figures/http-mcp.mjs"
 import { idle } from "./figures/idle.mjs"
 import { query } from "./figures/query.mjs"
 import { coldStart, memory, toolFootprint } from "./figures/startup.mjs"
@@ -17,7 +18,7 @@ import { killAll } from "./lib/procs.mjs"
 import { renderTable } from "./lib/table.mjs"
 import { log, OURS_ENTRY } from "./lib/targets.mjs"
 
-const FIGURES = { "cold-start": coldStart, tools: toolFootprint, memory, ingest, status, query, idle }
+const FIGURES = { "cold-start": coldStart, tools: toolFootprint, memory, ingest, status, query, idle, "http-mcp": httpMcp }
 const usage = `usage: node scripts/bench/index.mjs [${["all", ...Object.keys(FIGURES)].join("|")} …] [--quick] [--json FILE]`
 
 const parseArgs = (argv) => {
@@ -54,7 +55,7 @@ const main = async () => {
     log(`— ${name}${options.quick ? " (quick)" : ""}`)
     await FIGURES[name](context)
   }
-  const { text, met, missed } = renderTable(results)
+  const { text, met, missed } = renderTable(results, httpMcpRows())
   const command = `node scripts/bench/index.mjs ${process.argv.slice(2).join(" ")}`.trim()
   process.stdout.write([
     "",

@@ -43,7 +43,7 @@ const argumentsFor = (store) => {
 }
 
 /** The calls in the order they are made: kinds interleaved, so noise spreads over all of them. */
-const callPlan = (store, perQuery) => {
+export const callPlan = (store, perQuery) => {
   const args = argumentsFor(store)
   const calls = []
   for (let i = 0; i < perQuery; i++) for (const q of QUERIES) calls.push({ label: q.label, tool: q.tool, args: args[q.label]() })
@@ -61,7 +61,7 @@ const schemaOf = async (dir) => {
 }
 
 /** The seeded store, from the cache when it was seeded with the same migrations and seed version. */
-const seededStore = async (dir, { messages, conversations }) => {
+export const seededStore = async (dir, { messages, conversations }) => {
   const fresh = await schemaOf(dir)
   const path = join(tmpdir(), `twilio-mcp-bench-store-${messages}.db`)
   const stampPath = `${path}.json`
@@ -117,7 +117,7 @@ const bundleInProcess = async (dir) => {
  * Reads the store file once, so both paths run on a warm page cache: a cached store was last read minutes
  * or runs ago, and the first path timed would otherwise also time the disk.
  */
-const warmPageCache = (path) => {
+export const warmPageCache = (path) => {
   const fd = openSync(path, "r")
   const buffer = Buffer.allocUnsafe(1 << 20)
   try {

@@ -3,8 +3,8 @@
 import { CONNECTIONS } from "../figures/webhooks.mjs"
 import { QUERIES } from "../figures/query.mjs"
 
-const ms = (v) => `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ms`
-const mb = (v) => `${v.toFixed(1)} MB`
+export const ms = (v) => `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ms`
+export const mb = (v) => `${v.toFixed(1)} MB`
 const rps = (v) => `${Math.round(v).toLocaleString("en")} req/s`
 const bytes = (v) => `${Math.round(v).toLocaleString("en")} B`
 const times = (v) => `${v.toFixed(2)}×`
@@ -62,11 +62,11 @@ const idleRows = () => [
 
 const cell = (text) => String(text).replaceAll("|", "\\|")
 
-/** Markdown table; returns it with the count of targets met and missed. */
-export const renderTable = (results) => {
+/** Markdown table, with `extraRows` (rows of figures defined elsewhere) at the end; returns it with the count of targets met and missed. */
+export const renderTable = (results, extraRows = []) => {
   const r = (name) => results.get(name)?.value
   const noteOf = (name) => results.get(name)?.note
-  const rows = [...startupRows(), ...webhookRows(), ...queryRows(), ...idleRows()].filter((x) => results.has(x.value))
+  const rows = [...startupRows(), ...webhookRows(), ...queryRows(), ...idleRows(), ...extraRows].filter((x) => results.has(x.value))
   let met = 0
   let missed = 0
   const lines = [
