@@ -153,7 +153,7 @@ describe("a full session at LOG_LEVEL=debug", () => {
     for (const [env, args] of [[stack.env, ["check"]], [{ ...stack.env, TWILIO_ACCOUNT_SID: "bad" }, []], [{ ...stack.env, WEBHOOK_BASE_URL: "nope" }, ["webhooks"]]] as const) {
       const run = spawnServer(env, args, stack.dir)
       await exitWithin(run)
-      outputs.push(run.stdout.text(), run.stderr.text())
+      outputs.push(run.stdout.text() + run.stderr.text())
     }
     // Each run said something (a report, or what is wrong): the search is not vacuous.
     expect(outputs.filter((text) => text.length > 20)).toHaveLength(3)
