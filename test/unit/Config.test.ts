@@ -176,6 +176,19 @@ describe("parseConfig", () => {
     expect(config.twilioApiBaseUrl).toBe("http://127.0.0.1:4010")
   })
 
+  it("keeps WEBHOOK_BASE_URL's user:password@ only in what Twilio signs and calls, never in what is shown", () => {
+    const config = configOf({ ...validEnv, WEBHOOK_BASE_URL: "https://hook:s3cret@abc123.ngrok.io/" })
+    expect(config.webhookBaseUrl).toBe("https://abc123.ngrok.io")
+    expect(Redacted.value(config.webhookSigningBaseUrl)).toBe("https://hook:s3cret@abc123.ngrok.io")
+    expect(JSON.stringify(config)).not.toMatch(/s3cret/)
+  })
+
+  it("the sandbox's public URL is its own listener: http://127.0.0.1 and WEBHOOK_PORT (3000 unless set)", () => {
+    expect(configOf({}, true).webhookBaseUrl).toBe("http://127.0.0.1:3000")
+    expect(configOf({ WEBHOOK_PORT: "4555" }, true).webhookBaseUrl).toBe("http://127.0.0.1:4555")
+    expect(configOf({ WEBHOOK_BASE_URL: "https://sandbox.example.test" }, true).webhookBaseUrl).toBe("https://sandbox.example.test")
+  })
+
   it("runs in sandbox mode with no Twilio variables, ignoring real credentials", () => {
     const config = configOf({}, true)
     expect(config.sandbox).toBe(true)
