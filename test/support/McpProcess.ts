@@ -71,11 +71,11 @@ const newClient = () => {
   return { client, protocolErrors }
 }
 
-/** Spawns `node dist/index.js …args` with `env` and connects the MCP SDK client over stdio. */
-const startStdio = async (env: Env, cwd: string, args: ReadonlyArray<string>): Promise<McpProcess> => {
+/** Spawns `command …args` with `env` and connects the MCP SDK client over stdio. */
+const startStdio = async (env: Env, cwd: string, args: ReadonlyArray<string>, command: ReadonlyArray<string>): Promise<McpProcess> => {
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [SERVER_ENTRY, ...args],
+    command: command[0]!,
+    args: [...command.slice(1), ...args],
     env,
     cwd,
     stderr: "pipe"
@@ -129,6 +129,14 @@ export const connectMcp = async (to: McpProcess): Promise<McpProcess> => {
   return withClient("http", client, to.stderr, protocolErrors, () => client.close(), to.url)
 }
 
-/** Spawns the built server (`args` after the command) and connects the MCP SDK client over `transport`. */
-export const startMcp = (env: Env, cwd = os.tmpdir(), args: ReadonlyArray<string> = [], transport: Transport = "stdio") =>
-  transport === "stdio" ? startStdio(env, cwd, args) : startHttp(env, cwd, args)
+/**
+ * Spawns the built server (`args` after the command) and connects the MCP SDK client over `transport`. Over
+ * stdio, `command` can start something else than `node dist/index.js`, e.g. an installed bin.
+ */
+export const startMcp = (
+  env: Env,
+  cwd = os.tmpdir(),
+  args: ReadonlyArray<string> = [],
+  transport: Transport = "stdio",
+  command: ReadonlyArray<string> = [process.execPath, SERVER_ENTRY]
+) => transport === "stdio" ? startStdio(env, cwd, args, command) : startHttp(env, cwd, args)
