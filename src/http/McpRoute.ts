@@ -71,7 +71,11 @@ export const McpRoute = (tools: ReadonlyArray<Tool<ToolServices>>) =>
         switch (verdict._tag) {
           case "ForeignHost": {
             const shown = clip(verdict.value, 100)
-            yield* rejections.warn(`/mcp: ${verdict.header} not allowed`, `MCP request refused: ${verdict.header} ${shown} is not this server (add it to MCP_ALLOWED_HOSTS if it is)`)
+            yield* rejections.warn(
+              `${verdict.header === "host" ? "Host" : "Origin"} not allowed`,
+              `MCP request refused: ${verdict.header} ${shown} is not this server (add it to MCP_ALLOWED_HOSTS if it is)`,
+              "MCP request"
+            )
             return yield* refuse(403, `Forbidden: ${verdict.header === "host" ? "Host" : "Origin"} ${shown} is not allowed`)
           }
           case "NoToken":
@@ -80,7 +84,7 @@ export const McpRoute = (tools: ReadonlyArray<Tool<ToolServices>>) =>
               "www-authenticate": CHALLENGE
             })
           case "WrongToken":
-            yield* rejections.warn("/mcp: wrong bearer token", "MCP request refused: the bearer token is not one of MCP_AUTH_TOKEN's")
+            yield* rejections.warn("wrong bearer token", "MCP request refused: the bearer token is not one of MCP_AUTH_TOKEN's", "MCP request")
             return yield* refuse(401, "Unauthorized: the bearer token is not valid", {
               "www-authenticate": `${CHALLENGE}, error="invalid_token"`
             })

@@ -9,11 +9,13 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
 import * as http from "node:http"
 import { McpRoute } from "../../src/http/McpRoute.js"
 import { WebhookServer } from "../../src/http/WebhookServer.js"
 import { tools } from "../../src/mcp/tools/index.js"
 import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
+import { collectLogs } from "../support/Logs.js"
 import { TestLayer } from "../support/TestLayer.js"
 import { expectNoLeak, expectNothingStored, inboundParams, postInbound, serverPort, sid } from "../webhooks/harness.js"
 
@@ -205,28 +207,50 @@ describe("/mcp serves", () => {
 })
 
 describe("the log", () => {
-  it.live("names refusals but never a token, right or wrong", () =>
-    Effect.gen(function*() {
-      const lines: Array<string> = []
-      const collect = Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => void lines.push(JSON.stringify(message))))
-      yield* Effect.gen(function*() {
-        yield* raw({ headers: { ...MCP_HEADERS, authorization: `Bearer ${WRONG}` }, body: SEND })
-        yield* raw({ headers: { ...AUTHORIZED, host: "evil.example.com" }, body: SEND })
-        yield* raw({ headers: AUTHORIZED, body: SEND })
-      }).pipe(
+  /** The server with every log line kept (debug and up). */
+  const withLogs = () => {
+    const logs = collectLogs()
+    const provide = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+      self.pipe(
         Effect.provide(
           WebhookServer.layer({ portTaken: "fail", alsoServe: McpRoute(tools) }).pipe(
             Layer.provideMerge(TestLayer({ mcpAuthTokens: [Redacted.make(TOKEN)] }))
           )
         ),
-        Effect.provide(collect),
+        Effect.provide(Logger.replace(Logger.defaultLogger, logs.logger)),
         Logger.withMinimumLogLevel(LogLevel.Debug)
       )
-      const log = lines.join("\n")
+    return { ...logs, provide }
+  }
+  const wrongToken: RawRequest = { headers: { ...MCP_HEADERS, authorization: `Bearer ${WRONG}` }, body: SEND }
+  const foreignHost: RawRequest = { headers: { ...AUTHORIZED, host: "evil.example.com" }, body: SEND }
+
+  it.live("names refusals but never a token, right or wrong", () => {
+    const logs = withLogs()
+    return Effect.gen(function*() {
+      yield* raw(wrongToken)
+      yield* raw(foreignHost)
+      yield* raw({ headers: AUTHORIZED, body: SEND })
+      const log = logs.lines().join("\n")
       expect(log).toContain("the bearer token is not one of MCP_AUTH_TOKEN's")
       expect(log).toContain("host evil.example.com is not this server")
       expect(log).not.toContain(TOKEN)
       expect(log).not.toContain(WRONG)
       expect(log).not.toContain(TOKEN.slice(0, 24))
-    }))
+    }).pipe(logs.provide)
+  })
+
+  it.effect("many refused requests: one warning at once, then one line per reason per minute with the count", () => {
+    const logs = withLogs()
+    return Effect.gen(function*() {
+      for (let i = 0; i < 20; i++) expect((yield* raw(wrongToken)).status).toBe(401)
+      for (let i = 0; i < 10; i++) expect((yield* raw(foreignHost)).status).toBe(403)
+      const warnings = () => logs.lines().filter((l) => l.startsWith("WARN"))
+      expect(warnings()).toHaveLength(2)
+      yield* TestClock.adjust("1 minute")
+      yield* logs.logged(/19 more MCP requests rejected in the last 1m: wrong bearer token/)
+      yield* logs.logged(/9 more MCP requests rejected in the last 1m: Host not allowed/)
+      expect(warnings()).toHaveLength(4)
+    }).pipe(logs.provide)
+  })
 })
