@@ -9,10 +9,10 @@ import * as http from "node:http"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
 import { freePort, HOST, rssMb, start, stop, waitUntil } from "../lib/procs.mjs"
-import { PROTOCOL_VERSION } from "../lib/mcp-client.mjs"
+import { McpProcess, PROTOCOL_VERSION } from "../lib/mcp-client.mjs"
 import { percentile } from "../lib/stats.mjs"
 import { mb, ms } from "../lib/table.mjs"
-import { log, mcpServers, OURS_ENTRY, oursEnv, tempDir } from "../lib/targets.mjs"
+import { log, OURS_ENTRY, oursEnv, tempDir } from "../lib/targets.mjs"
 import { callPlan, QUERIES, seededStore, warmPageCache } from "./query.mjs"
 
 /** The issue's bound on a `tools/call` round trip over HTTP on the large store. */
@@ -83,7 +83,8 @@ export const httpMcp = async ({ quick, record }) => {
     stdout: "ignore"
   })
   const client = httpClient(`http://${HOST}:${port}/mcp`, token)
-  const stdio = await mcpServers.ours.spawn(dir, { databasePath: store.path })
+  // Its webhook server on a port of its own (the configuration refuses port 0).
+  const stdio = McpProcess.spawn(process.execPath, [OURS_ENTRY], { cwd: dir, env: await oursEnv(store.path, await freePort()), log: join(dir, "stdio.log") })
   try {
     await stdio.initialized
     await waitUntil(`the http server on port ${port}`, async () => {
