@@ -15,6 +15,7 @@ import sendLog from "./migrations/0003_send_log.js"
 import searchBacklog from "./migrations/0004_search_backlog.js"
 import inboundSenders from "./migrations/0005_inbound_senders.js"
 import readState from "./migrations/0006_read_state.js"
+import threadIndexDirection from "./migrations/0007_thread_index_direction.js"
 
 export const migrations = {
   "0001_init": init,
@@ -22,7 +23,8 @@ export const migrations = {
   "0003_send_log": sendLog,
   "0004_search_backlog": searchBacklog,
   "0005_inbound_senders": inboundSenders,
-  "0006_read_state": readState
+  "0006_read_state": readState,
+  "0007_thread_index_direction": threadIndexDirection
 }
 
 const pathAdvice = "Point DATABASE_PATH at a writable file; relative paths resolve against the project folder."
