@@ -24,10 +24,11 @@ const runLoad = async (dir, options) =>
   )
 
 /**
- * One timed run against one target: seeds the messages status callbacks refer to, loads the server, and
- * adds its CPU time per answered request (steadier than req/s when other jobs share the machine).
+ * One timed run against one target (`server`: port, child, databasePath): seeds the messages status callbacks
+ * refer to, loads the server, and adds its CPU time per answered request (steadier than req/s when other jobs
+ * share the machine). Also used by profile.mjs.
  */
-const runOnce = async ({ dir, kind, name, server, connections, timing, count, sidBase }) => {
+export const runOnce = async ({ dir, kind, name, server, connections, timing, count, sidBase }) => {
   // Two callbacks (sent, delivered) per seeded message; the floor has no database and stores nothing.
   if (kind === "status" && server.databasePath !== undefined) seedOutbound(name, server.databasePath, { sidBase, count: Math.ceil(count / 2), senders: SENDERS })
   const cpuBefore = cpuSeconds(server.child.pid)
