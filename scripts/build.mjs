@@ -3,6 +3,7 @@
 // only when first needed.
 import { build } from "esbuild"
 import { chmod, readFile } from "node:fs/promises"
+import { pathToFileURL } from "node:url"
 
 /**
  * CommonJS packages that answering `initialize` does not need, loaded on first use: a CommonJS module runs
@@ -57,7 +58,8 @@ const loadOnFirstUse = {
   }
 }
 
-await build({
+/** Also what test/unit/Package.test.ts builds (in memory) to compare the bundle's imports with package.json. */
+export const buildOptions = {
   entryPoints: { index: "src/main.ts" },
   outdir: "dist",
   bundle: true,
@@ -75,5 +77,9 @@ await build({
   minifyWhitespace: true,
   legalComments: "none",
   logLevel: "warning"
-})
-await chmod("dist/index.js", 0o755)
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await build(buildOptions)
+  await chmod("dist/index.js", 0o755)
+}

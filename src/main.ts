@@ -20,8 +20,11 @@ Commands:
   check      check the setup (credentials, inbound webhook URL, database, port) without sending anything
 
 Options:
-  --sandbox  use an in-memory Twilio: no account needed, nothing is sent
+  --sandbox  use an in-memory Twilio: no account needed, nothing is sent (or TWILIO_MCP_SANDBOX=true)
   --help     show this help
+
+Settings come from the environment, then .env in the working directory, then .env in the project folder
+(the per-user data folder when installed as a package); see the README's Configuration.
 `
 
 /** Resolves when the MCP client closes our stdin: Claude Code ends servers that way, without a signal. */
@@ -71,8 +74,11 @@ const serveMcp = (config: AppConfigShape) =>
  * the process exits 1, for the supervisor to restart it.
  */
 const serveWebhooks = (config: AppConfigShape) =>
-  Layer.launch(
-    Layer.mergeAll(WebhookServer.layer({ portTaken: "fail" }), catchUpOnStart).pipe(Layer.provide(appLayer(config)))
+  Effect.zipRight(
+    Effect.logInfo(`twilio-mcp webhooks${config.sandbox ? " (sandbox: in-memory Twilio)" : ""}; database ${config.databasePath}`),
+    Layer.launch(
+      Layer.mergeAll(WebhookServer.layer({ portTaken: "fail" }), catchUpOnStart).pipe(Layer.provide(appLayer(config)))
+    )
   )
 
 /** `twilio-mcp check`: one line per check on stdout, exit 1 if any failed. */

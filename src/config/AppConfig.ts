@@ -1,16 +1,21 @@
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as util from "node:util"
+import packageJson from "../../package.json" with { type: "json" }
 import { PhoneNumber } from "../domain/Address.js"
 import { withoutCredentials } from "../domain/Text.js"
 
@@ -49,13 +54,22 @@ export class AppConfig extends Context.Tag("twilio-mcp/AppConfig")<AppConfig, Ap
   static readonly layer = (config: AppConfigShape) => Layer.succeed(AppConfig, config)
 }
 
-export class ConfigInvalid extends Data.TaggedError("ConfigInvalid")<{ readonly problems: ReadonlyArray<string> }> {
+export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
+  problems: Schema.Array(Schema.String),
+  /** The `.env` files read, each with where it is ("/.env (working directory)"), the first winning over the second. */
+  dotEnvFiles: Schema.Array(Schema.String)
+}) {
   override get message() {
     return `Environment validation failed:\n${this.problems.map((p) => `  - ${p}`).join("\n")}\n` +
-      "Set these variables in the MCP client's \"env\" block or in a .env file in the working directory " +
-      "(see .env.example), or run with --sandbox to try the server without a Twilio account."
+      `Set these variables in the MCP client's "env" block or in a .env file (see .env.example): ` +
+      `${this.dotEnvFiles.join(" or ")}. The environment wins over .env files` +
+      `${this.dotEnvFiles.length > 1 ? ", and the first file over the second" : ""}. ` +
+      "Or run with --sandbox (or TWILIO_MCP_SANDBOX=true) to try the server without a Twilio account."
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Where the server runs from, and so where its data goes
 
 /** The nearest folder holding package.json, from this module's: the project root, bundled or from source. */
 const findProjectRoot = (from: string): string =>
@@ -63,10 +77,60 @@ const findProjectRoot = (from: string): string =>
 
 export const projectRoot = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)))
 
+/** What the default database location depends on; tests give their own. */
+export interface Location {
+  /** The folder holding package.json: a source checkout, or the installed package. */
+  readonly projectRoot: string
+  readonly cwd: string
+  readonly platform: NodeJS.Platform
+  readonly homeDir: string
+}
+
+export const currentLocation = (): Location => ({
+  projectRoot,
+  cwd: process.cwd(),
+  platform: process.platform,
+  homeDir: os.homedir()
+})
+
+/** Installed from the registry (npx cache, global install, a client's extension folder): code inside node_modules. */
+export const isInstalledPackage = (location: Location) => location.projectRoot.split(/[\\/]/).includes("node_modules")
+
+/** How a person starts this server from a terminal, wherever it runs from. */
+export const commandLine = (location: Location) => {
+  if (isInstalledPackage(location)) return `npx -y ${packageJson.name}`
+  const bundle = (location.platform === "win32" ? path.win32 : path.posix).join(location.projectRoot, "dist", "index.js")
+  return `node ${/\s/.test(bundle) ? `"${bundle}"` : bundle}`
+}
+
+/**
+ * The folder relative DATABASE_PATHs, the default databases and the second `.env` belong to. From a checkout,
+ * the project folder (`./data/…`). An installed package's folder is replaced on every upgrade and npx cache
+ * clean, so there it is the platform's per-user data folder, under the package's name. Read from the
+ * environment only: a `.env` cannot move the folder it is read from.
+ */
+const dataFolder = (location: Location): Config.Config<string> => {
+  if (!isInstalledPackage(location)) return Config.succeed(location.projectRoot)
+  const paths = location.platform === "win32" ? path.win32 : path.posix
+  /** An absolute path from `name`; anything else is ignored, as the XDG specification says. */
+  const absoluteOr = (name: string, fallback: string) =>
+    Config.map(Config.option(Config.string(name)), (value) =>
+      Option.getOrElse(Option.filter(value, paths.isAbsolute), () => fallback))
+  const root = location.platform === "win32"
+    ? absoluteOr("APPDATA", paths.join(location.homeDir, "AppData", "Roaming"))
+    : location.platform === "darwin"
+    ? Config.succeed(paths.join(location.homeDir, "Library", "Application Support"))
+    : absoluteOr("XDG_DATA_HOME", paths.join(location.homeDir, ".local", "share"))
+  return Config.map(root, (dir) => paths.join(dir, packageJson.name))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Values: each variable is a Schema from its trimmed text, with messages a person acts on
+
 const BooleanFromEnv = Schema.transformOrFail(Schema.String, Schema.Boolean, {
   strict: true,
   decode: (s, _, ast) => {
-    const v = s.trim().toLowerCase()
+    const v = s.toLowerCase()
     if (["true", "1", "yes", "on"].includes(v)) return ParseResult.succeed(true)
     if (["false", "0", "no", "off"].includes(v)) return ParseResult.succeed(false)
     return ParseResult.fail(new ParseResult.Type(ast, s, `must be true or false (got "${s}")`))
@@ -80,6 +144,13 @@ const IntFromEnv = (min: number, max: number) =>
     Schema.between(min, max, { message: () => `must be between ${min} and ${max}` })
   )
 
+/** Port 0 would listen wherever the system says, which Twilio can never be told. */
+const Port = Schema.NumberFromString.pipe(
+  Schema.int({ message: () => "must be a whole number" }),
+  Schema.filter((n) => n !== 0 || "must not be 0: Twilio needs a fixed port to reach (choose one, e.g. 3000)"),
+  Schema.between(1, 65535, { message: () => "must be between 1 and 65535" })
+)
+
 const logLevels: ReadonlyArray<LogLevelName> = ["debug", "info", "warn", "error"]
 
 /** A string filter, not a Literal union: the union reports one "Expected …" line per allowed value. */
@@ -89,6 +160,7 @@ const LogLevelFromEnv = Schema.String.pipe(
   })
 )
 
+/** An http(s) base URL, without trailing slashes. */
 const HttpUrl = Schema.String.pipe(
   Schema.filter((s) => {
     try {
@@ -98,123 +170,200 @@ const HttpUrl = Schema.String.pipe(
     } catch {
       return `must be an absolute URL such as https://abc123.ngrok.io (got "${s}")`
     }
-  })
+  }),
+  Schema.transform(Schema.String, { strict: true, decode: (s) => s.replace(/\/+$/, ""), encode: (s) => s })
 )
 
-const optionalWithDefault = <A, I>(schema: Schema.Schema<A, I>, value: () => A) =>
-  Schema.optionalWith(schema, { default: value })
-
-const Env = Schema.Struct({
-  TWILIO_ACCOUNT_SID: Schema.String.pipe(
-    Schema.pattern(/^AC[0-9a-fA-F]{32}$/, { message: () => "must start with AC followed by 32 hex characters" })
-  ),
-  TWILIO_AUTH_TOKEN: Schema.String.pipe(Schema.minLength(32, { message: () => "must be at least 32 characters" })),
-  TWILIO_PHONE_NUMBER: Schema.optional(PhoneNumber),
-  TWILIO_MESSAGING_SERVICE_SID: Schema.optional(
-    Schema.String.pipe(
-      Schema.pattern(/^MG[0-9a-fA-F]{32}$/, { message: () => "must start with MG followed by 32 hex characters" })
-    )
-  ),
-  WEBHOOK_BASE_URL: HttpUrl,
-  WEBHOOK_HOST: optionalWithDefault(Schema.String.pipe(Schema.minLength(1)), () => "127.0.0.1"),
-  WEBHOOK_PORT: optionalWithDefault(IntFromEnv(0, 65535), () => 3000),
-  DATABASE_PATH: optionalWithDefault(Schema.String.pipe(Schema.minLength(1)), () => "./data/twilio.db"),
-  LOG_LEVEL: optionalWithDefault(LogLevelFromEnv, () => "info" as const),
-  AUTO_CREATE_CONVERSATIONS: optionalWithDefault(BooleanFromEnv, () => true),
-  ENABLE_AI_CONTEXT: optionalWithDefault(BooleanFromEnv, () => true),
-  ENABLE_MMS: optionalWithDefault(BooleanFromEnv, () => true),
-  TWILIO_API_BASE_URL: Schema.optional(HttpUrl),
-  TWILIO_TIMEOUT_MS: optionalWithDefault(IntFromEnv(100, 120_000), () => 15_000),
-  SMS_ALLOWED_RECIPIENTS: Schema.optional(
-    Schema.split(",").pipe(
-      Schema.compose(Schema.Array(Schema.Trim.pipe(
-        Schema.pattern(/^\+\d{1,15}$/, {
-          message: () => "must list E.164 numbers or +CC country prefixes separated by commas (e.g. +15551234567,+44)"
-        })
-      )))
-    )
-  ),
-  SMS_MAX_PER_HOUR: Schema.optional(IntFromEnv(1, 1_000_000))
-})
-
-/** Values that let the sandbox run with no Twilio account; they never reach Twilio. */
-const sandboxDefaults: Record<string, string> = {
-  TWILIO_ACCOUNT_SID: `AC${"0".repeat(32)}`,
-  TWILIO_AUTH_TOKEN: "sandbox-auth-token-not-a-real-secret",
-  TWILIO_PHONE_NUMBER: "+15005550006",
-  DATABASE_PATH: "./data/sandbox.db"
-}
-
-const sandboxOwned = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER", "TWILIO_MESSAGING_SERVICE_SID"]
-
-/** Reads `.env` from `dir` without overriding variables already set; missing file is fine. */
-export const readDotEnv = (dir: string): Record<string, string> => {
-  try {
-    return util.parseEnv(fs.readFileSync(path.join(dir, ".env"), "utf8")) as Record<string, string>
-  } catch {
-    return {}
-  }
-}
+const AccountSid = Schema.String.pipe(
+  Schema.pattern(/^AC[0-9a-fA-F]{32}$/, { message: () => "must start with AC followed by 32 hex characters" })
+)
+const AuthToken = Schema.String.pipe(Schema.minLength(32, { message: () => "must be at least 32 characters" }))
+const MessagingServiceSid = Schema.String.pipe(
+  Schema.pattern(/^MG[0-9a-fA-F]{32}$/, { message: () => "must start with MG followed by 32 hex characters" })
+)
+const Recipients = Schema.split(",").pipe(
+  Schema.compose(Schema.Array(Schema.Trim.pipe(
+    Schema.pattern(/^\+\d{1,15}$/, {
+      message: () => "must list E.164 numbers or +CC country prefixes separated by commas (e.g. +15551234567,+44)"
+    })
+  )))
+)
+const NonEmpty = Schema.String.pipe(Schema.minLength(1))
 
 /**
- * Validates the environment in one pass and reports every problem at once.
- * A relative DATABASE_PATH is resolved against `baseDir` (the project root), never the working directory:
- * Claude Desktop starts servers in `/`.
+ * The variable `name`, trimmed and decoded by `schema`. Blank counts as unset, so that a default applies.
+ * (`Schema.Config` would do the decoding, but words its errors as a tree; one line per variable reads better.)
  */
-export const parseConfig = (
-  env: Record<string, string | undefined>,
-  options: { readonly sandbox: boolean; readonly baseDir: string }
-): Either.Either<AppConfigShape, ConfigInvalid> => {
-  const input: Record<string, string> = {}
-  for (const [key, value] of Object.entries(env)) {
-    if (value !== undefined && value.trim() !== "") input[key] = value.trim()
-  }
-  if (options.sandbox) {
-    for (const key of sandboxOwned) delete input[key]
-    for (const [key, value] of Object.entries(sandboxDefaults)) input[key] ??= value
-    // The sandbox's "public" URL is its own listener, wherever WEBHOOK_PORT puts it.
-    input.WEBHOOK_BASE_URL ??= `http://127.0.0.1:${input.WEBHOOK_PORT ?? 3000}`
-  }
-  const problems = Either.match(Schema.decodeUnknownEither(Env, { errors: "all" })(input), {
-    onLeft: (error) =>
-      ParseResult.ArrayFormatter.formatErrorSync(error)
-        // An optional variable's union also reports "Expected undefined": noise next to the real problem.
-        .filter((issue) => !issue.message.startsWith("Expected undefined"))
-        .map((issue) => `${String(issue.path[0])} ${issue.message.startsWith("is missing") ? "is required" : issue.message}`),
-    onRight: (): Array<string> => []
+const variable = <A>(name: string, schema: Schema.Schema<A, string>): Config.Config<A> =>
+  Config.mapOrFail(Config.string(name), (raw) => {
+    const value = raw.trim()
+    // Paths here are relative to the variable's own: the error comes out as [name].
+    if (value === "") return Either.left(ConfigError.MissingData([], `${name} is blank`))
+    return Either.mapLeft(
+      Schema.decodeEither(schema)(value),
+      (error) => ConfigError.InvalidData([], ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => i.message).join("; "))
+    )
   })
-  if (input.TWILIO_PHONE_NUMBER === undefined && input.TWILIO_MESSAGING_SERVICE_SID === undefined) {
-    problems.push("TWILIO_PHONE_NUMBER is required (E.164, e.g. +15551234567) unless TWILIO_MESSAGING_SERVICE_SID is set")
-  }
-  if (problems.length > 0) return Either.left(new ConfigInvalid({ problems }))
-  return Schema.decodeUnknownEither(Env)(input).pipe(
-    Either.mapLeft(() => new ConfigInvalid({ problems })),
-    Either.map((e): AppConfigShape => ({
-      accountSid: e.TWILIO_ACCOUNT_SID,
-      authToken: Redacted.make(e.TWILIO_AUTH_TOKEN),
-      phoneNumber: e.TWILIO_PHONE_NUMBER,
-      messagingServiceSid: e.TWILIO_MESSAGING_SERVICE_SID,
-      webhookBaseUrl: withoutCredentials(e.WEBHOOK_BASE_URL.replace(/\/+$/, "")).replace(/\/+$/, ""),
-      webhookSigningBaseUrl: Redacted.make(e.WEBHOOK_BASE_URL.replace(/\/+$/, "")),
-      webhookHost: e.WEBHOOK_HOST,
-      webhookPort: e.WEBHOOK_PORT,
-      databasePath: e.DATABASE_PATH === ":memory:" ? e.DATABASE_PATH : path.resolve(options.baseDir, e.DATABASE_PATH),
-      logLevel: e.LOG_LEVEL,
-      autoCreateConversations: e.AUTO_CREATE_CONVERSATIONS,
-      enableAiContext: e.ENABLE_AI_CONTEXT,
-      enableMms: e.ENABLE_MMS,
-      twilioApiBaseUrl: e.TWILIO_API_BASE_URL?.replace(/\/+$/, ""),
-      twilioTimeoutMs: e.TWILIO_TIMEOUT_MS,
-      allowedRecipients: e.SMS_ALLOWED_RECIPIENTS,
-      maxPerHour: e.SMS_MAX_PER_HOUR,
-      sandbox: options.sandbox
-    }))
+
+const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
+  Config.map(Config.option(config), Option.getOrUndefined)
+
+/** Also an environment switch, for clients and installers that set environment rather than arguments. */
+const sandboxSwitch = Config.withDefault(variable("TWILIO_MCP_SANDBOX", BooleanFromEnv), false)
+
+type Account = Pick<AppConfigShape, "accountSid" | "authToken" | "phoneNumber" | "messagingServiceSid">
+
+/** Values that let the sandbox run with no Twilio account; they never reach Twilio. */
+const sandboxAccount: Account = {
+  accountSid: `AC${"0".repeat(32)}`,
+  authToken: Redacted.make("sandbox-auth-token-not-a-real-secret"),
+  phoneNumber: PhoneNumber.make("+15005550006"),
+  messagingServiceSid: undefined
+}
+
+/** The account and its sender: a phone number, a Messaging Service, or both. */
+const twilioAccount: Config.Config<Account> = Config.all({
+  accountSid: variable("TWILIO_ACCOUNT_SID", AccountSid),
+  authToken: Config.map(variable("TWILIO_AUTH_TOKEN", AuthToken), Redacted.make),
+  sender: Config.mapOrFail(
+    Config.all({
+      phoneNumber: optional(variable("TWILIO_PHONE_NUMBER", PhoneNumber)),
+      messagingServiceSid: optional(variable("TWILIO_MESSAGING_SERVICE_SID", MessagingServiceSid))
+    }),
+    (sender) =>
+      sender.phoneNumber === undefined && sender.messagingServiceSid === undefined
+        ? Either.left(ConfigError.InvalidData(
+          ["TWILIO_PHONE_NUMBER"],
+          "is required (E.164, e.g. +15551234567) unless TWILIO_MESSAGING_SERVICE_SID is set"
+        ))
+        : Either.right(sender)
+  )
+}).pipe(Config.map(({ sender, ...account }) => ({ ...account, ...sender })))
+
+const webhookPort = Config.withDefault(variable("WEBHOOK_PORT", Port), 3000)
+
+/** WEBHOOK_BASE_URL; the sandbox's "public" URL is its own listener, wherever WEBHOOK_PORT puts it. */
+const webhookUrls = (sandbox: boolean) =>
+  Config.map(
+    sandbox
+      ? Config.all([optional(variable("WEBHOOK_BASE_URL", HttpUrl)), webhookPort]).pipe(
+        Config.map(([url, port]) => url ?? `http://127.0.0.1:${port}`)
+      )
+      : variable("WEBHOOK_BASE_URL", HttpUrl),
+    (url) => ({ webhookBaseUrl: withoutCredentials(url).replace(/\/+$/, ""), webhookSigningBaseUrl: Redacted.make(url) })
+  )
+
+/** DATABASE_PATH: absolute, or relative to the data folder; ":memory:" as it is. */
+const databasePath = (sandbox: boolean, location: Location, folder: string) => {
+  const file = sandbox ? "sandbox.db" : "twilio.db"
+  const paths = location.platform === "win32" ? path.win32 : path.posix
+  return Config.map(
+    Config.withDefault(variable("DATABASE_PATH", NonEmpty), isInstalledPackage(location) ? file : `./data/${file}`),
+    (configured) => configured === ":memory:" ? configured : paths.resolve(folder, configured)
   )
 }
 
-/** The process environment merged over `.env` in the working directory. */
-export const loadConfig = (options: { readonly sandbox: boolean }) =>
-  Effect.suspend(() => parseConfig({ ...readDotEnv(process.cwd()), ...process.env }, { ...options, baseDir: projectRoot }))
+/**
+ * Every variable: one entry each (add new ones here and to `AppConfigShape`). `Config.all` reads them all
+ * and reports every problem at once.
+ */
+const settings = (sandbox: boolean, location: Location, folder: string): Config.Config<AppConfigShape> =>
+  Config.all([
+    sandbox ? Config.succeed(sandboxAccount) : twilioAccount,
+    webhookUrls(sandbox),
+    Config.all({
+      webhookHost: Config.withDefault(variable("WEBHOOK_HOST", NonEmpty), "127.0.0.1"),
+      webhookPort,
+      databasePath: databasePath(sandbox, location, folder),
+      logLevel: Config.withDefault(variable("LOG_LEVEL", LogLevelFromEnv), "info" as const),
+      autoCreateConversations: Config.withDefault(variable("AUTO_CREATE_CONVERSATIONS", BooleanFromEnv), true),
+      enableAiContext: Config.withDefault(variable("ENABLE_AI_CONTEXT", BooleanFromEnv), true),
+      enableMms: Config.withDefault(variable("ENABLE_MMS", BooleanFromEnv), true),
+      twilioApiBaseUrl: optional(variable("TWILIO_API_BASE_URL", HttpUrl)),
+      twilioTimeoutMs: Config.withDefault(variable("TWILIO_TIMEOUT_MS", IntFromEnv(100, 120_000)), 15_000),
+      allowedRecipients: optional(variable("SMS_ALLOWED_RECIPIENTS", Recipients)),
+      maxPerHour: optional(variable("SMS_MAX_PER_HOUR", IntFromEnv(1, 1_000_000)))
+    })
+  ]).pipe(Config.map(([account, urls, rest]): AppConfigShape => ({ ...account, ...urls, ...rest, sandbox })))
+
+/** One line per problem, each starting with the variable's name; a variable missing from every source once. */
+const problemsOf = (error: ConfigError.ConfigError): ReadonlyArray<string> => {
+  switch (error._op) {
+    case "And":
+      return [...problemsOf(error.left), ...problemsOf(error.right)]
+    case "Or":
+      return problemsOf(error.left)
+    case "MissingData":
+      return [`${error.path.join("_")} is required`]
+    default:
+      return [`${error.path.join("_")} ${error.message}`]
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sources: the environment, then `.env` in the working directory, then `.env` in the data folder
+
+/** A `.env` file as a provider; a missing one provides nothing, an unreadable one is a problem to report. */
+const dotEnv = (file: string) =>
+  Effect.try({
+    try: () => {
+      const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : ""
+      // Node's parser: values are taken as written (no `$VAR` expansion that would alter a secret).
+      return ConfigProvider.fromMap(new Map(Object.entries(util.parseEnv(text) as Record<string, string>)))
+    },
+    catch: (cause) => `${file} cannot be read (${(cause as Error).message})`
+  })
+
+const resolve = (
+  environment: ConfigProvider.ConfigProvider,
+  options: { readonly sandbox: boolean; readonly location: Location; readonly readDotEnv: boolean }
+): Effect.Effect<AppConfigShape, ConfigInvalid> =>
+  Effect.gen(function*() {
+    const folder = yield* Effect.orDie(environment.load(dataFolder(options.location)))
+    const folderName = isInstalledPackage(options.location) ? "data folder" : "project folder"
+    const dotEnvFiles = options.location.cwd === folder
+      ? [{ file: path.join(folder, ".env"), where: `working directory and ${folderName}` }]
+      : [{ file: path.join(options.location.cwd, ".env"), where: "working directory" }, { file: path.join(folder, ".env"), where: folderName }]
+    const sources = options.readDotEnv ? yield* Effect.forEach(dotEnvFiles, ({ file }) => Effect.either(dotEnv(file))) : []
+    const provider = sources.reduce(
+      (provider, source) => Either.isRight(source) ? ConfigProvider.orElse(provider, () => source.right) : provider,
+      environment
+    )
+    const switched = yield* Effect.either(provider.load(sandboxSwitch))
+    const sandbox = options.sandbox || Either.getOrElse(switched, () => false)
+    const loaded = yield* Effect.either(provider.load(settings(sandbox, options.location, folder)))
+    const problems = [
+      ...sources.flatMap((source) => Either.isLeft(source) ? [source.left] : []),
+      ...Either.isLeft(switched) ? problemsOf(switched.left) : [],
+      ...Either.isLeft(loaded) ? problemsOf(loaded.left) : []
+    ]
+    if (Either.isLeft(loaded) || problems.length > 0) {
+      return yield* new ConfigInvalid({
+        problems: Array.from(new Set(problems)),
+        dotEnvFiles: dotEnvFiles.map(({ file, where }) => `${file} (${where})`)
+      })
+    }
+    return loaded.right
+  })
+
+/**
+ * The configuration from the process: the environment wins, then `.env` in the working directory, then `.env`
+ * in the data folder (the project folder from a checkout: Claude Desktop starts servers in `/`).
+ */
+export const loadConfig = (options: { readonly sandbox: boolean; readonly location?: Location }) =>
+  Effect.suspend(() =>
+    resolve(ConfigProvider.fromEnv(), { sandbox: options.sandbox, location: options.location ?? currentLocation(), readDotEnv: true })
+  )
+
+/** The configuration from `env` alone (no `.env` files): what tests and embedders use. */
+export const parseConfig = (
+  env: Record<string, string | undefined>,
+  options: { readonly sandbox: boolean; readonly location?: Location }
+): Either.Either<AppConfigShape, ConfigInvalid> =>
+  Effect.runSync(Effect.either(resolve(
+    ConfigProvider.fromMap(new Map(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined))),
+    { sandbox: options.sandbox, location: options.location ?? currentLocation(), readDotEnv: false }
+  )))
 
 export const toLogLevel = (name: LogLevelName): LogLevel.LogLevel =>
   ({ debug: LogLevel.Debug, info: LogLevel.Info, warn: LogLevel.Warning, error: LogLevel.Error })[name]

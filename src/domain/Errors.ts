@@ -46,38 +46,6 @@ export class MmsDisabled extends Schema.TaggedError<MmsDisabled>()("MmsDisabled"
   }
 }
 
-/** Twilio answered with an error: nothing was sent. */
-export class TwilioApiError extends Schema.TaggedError<TwilioApiError>()("TwilioApiError", {
-  operation: Schema.String,
-  httpStatus: Schema.Number,
-  code: Schema.optional(Schema.Number),
-  detail: Schema.String,
-  hint: Schema.optional(Schema.String)
-}) {
-  override get message() {
-    const code = this.code === undefined ? "" : ` ${this.code}`
-    return `Twilio error${code} (HTTP ${this.httpStatus}) during ${this.operation}: ${this.detail}` +
-      (this.hint ? ` — ${this.hint}` : "")
-  }
-}
-
-/**
- * Twilio could not be reached or did not answer in time. For a send this is ambiguous: the request may
- * have been processed, so it is never retried automatically.
- */
-export class TwilioUnreachable extends Schema.TaggedError<TwilioUnreachable>()("TwilioUnreachable", {
-  operation: Schema.String,
-  reason: Schema.String,
-  mayHaveSent: Schema.Boolean
-}) {
-  override get message() {
-    return `Twilio unreachable during ${this.operation}: ${this.reason}.` +
-      (this.mayHaveSent
-        ? " The message may have been sent: check get_message_status or the Twilio console before sending again."
-        : " Try again later.")
-  }
-}
-
 export class StorageError extends Schema.TaggedError<StorageError>()("StorageError", {
   operation: Schema.String,
   detail: Schema.String
@@ -127,5 +95,31 @@ export class SqliteDriverUnavailable extends Schema.TaggedError<SqliteDriverUnav
       "It is built for one Node.js version and platform, so this usually follows a Node.js upgrade. Rebuild it with " +
       "`npm rebuild better-sqlite3` in the folder where twilio-mcp is installed; under npx, clear the npx cache " +
       "(`rm -rf ~/.npm/_npx`, or `npx clear-npx-cache`) and start again. Your database file is not affected."
+  }
+}
+
+/** An idempotency key that already belongs to another message: reusing it would report that one as this. */
+export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()("IdempotencyKeyReused", {
+  idempotencyKey: Schema.String,
+  to: Schema.String,
+  text: Schema.String,
+  messageSid: Schema.optional(Schema.String)
+}) {
+  override get message() {
+    const text = this.text.length > 60 ? `${this.text.slice(0, 60)}…` : this.text
+    return `Not sent: idempotencyKey "${this.idempotencyKey}" already belongs to another message ` +
+      `(to ${this.to}: "${text}"${this.messageSid === undefined ? "" : `, sent as ${this.messageSid}`}). ` +
+      "Use a new key for a new message; repeat the same arguments with this key to get that message's result."
+  }
+}
+
+/** `from` is not one of the account's SMS senders: Twilio would refuse the send with 21606. */
+export class SenderNotOwned extends Schema.TaggedError<SenderNotOwned>()("SenderNotOwned", {
+  from: Schema.String,
+  senders: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    return `Not sent: ${this.from} is not one of this account's SMS senders (${this.senders.join(", ") || "none found"}). ` +
+      "Omit from to use the configured sender, or pass one of these."
   }
 }

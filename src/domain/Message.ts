@@ -86,6 +86,7 @@ export interface NewMessage {
   readonly status: MessageStatus
   readonly conversationId: ConversationId | null
   readonly errorCode?: number | undefined
+  readonly errorMessage?: string | undefined
   readonly numSegments?: number | undefined
   readonly media?: ReadonlyArray<Media> | undefined
   readonly messagingServiceSid?: string | undefined

@@ -13,18 +13,36 @@ export const toIso = (date: Date | string | null | undefined): string | undefine
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString()
 }
 
-/** An ISO-8601 timestamp from a client, normalized to UTC with milliseconds so it compares with stored times. */
-export const Timestamp = Schema.transformOrFail(
-  Schema.String.pipe(Schema.annotations({ description: "ISO 8601 timestamp, e.g. 2025-01-15T10:30:00Z" })),
-  Schema.String,
-  {
-    strict: true,
-    decode: (s, _, ast) => {
-      const iso = /^\d{4}-\d{2}-\d{2}/.test(s) ? toIso(s) : undefined
-      return iso === undefined
-        ? ParseResult.fail(new ParseResult.Type(ast, s, `must be an ISO 8601 timestamp such as 2025-01-15T10:30:00Z (got "${s}")`))
-        : ParseResult.succeed(iso)
-    },
-    encode: ParseResult.succeed
-  }
-)
+/** A time of day without a zone designator: read as UTC, the one rule for every time a tool takes. */
+const NO_ZONE = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/
+
+/** A message's place in the order messages are read: its time, and its id for those stored in the same millisecond. */
+export const cursorOf = (at: string, id: number) => `${at}#${id}`
+
+/** The time and tiebreak of a cursor (`…Z#17`), or of a plain time (no tiebreak). */
+export const parseCursor = (since: string): { readonly at: string; readonly id: number | undefined } => {
+  const [at, id] = since.split("#")
+  return { at: at!, id: id === undefined ? undefined : Number(id) }
+}
+
+/**
+ * A time from a client: ISO 8601, normalized to UTC with milliseconds so it compares with stored times; a time
+ * without a zone is UTC. A cursor a previous result returned (`2025-01-15T10:30:00.000Z#17`) is accepted as is.
+ */
+export const Timestamp = Schema.transformOrFail(Schema.String, Schema.String, {
+  strict: true,
+  decode: (s, _, ast) => {
+    const cursor = /^(.+)#(\d{1,15})$/.exec(s)
+    const time = cursor === null ? s.trim() : cursor[1]!
+    const iso = /^\d{4}-\d{2}-\d{2}/.test(time) ? toIso(NO_ZONE.test(time) ? `${time}Z` : time) : undefined
+    return iso === undefined
+      ? ParseResult.fail(
+        new ParseResult.Type(ast, s, `must be an ISO 8601 time such as 2025-01-15T10:30:00Z (no zone means UTC), or a since a previous result returned (got "${s}")`)
+      )
+      : ParseResult.succeed(cursor === null ? iso : cursorOf(iso, Number(cursor[2])))
+  },
+  encode: ParseResult.succeed
+})
+
+/** Timestamp as a tool parameter, with `description` for the model. */
+export const timestampParameter = (description: string) => Timestamp.annotations({ jsonSchema: { type: "string", description } })

@@ -8,7 +8,12 @@ import { MessageStatus } from "../domain/Message.js"
 export type Form = Readonly<Record<string, string | ReadonlyArray<string>>>
 
 const Sid = (prefix: string) => Schema.String.pipe(Schema.pattern(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`)))
-const Count = Schema.NumberFromString.pipe(Schema.int(), Schema.between(0, 1000))
+/** A count as Twilio writes it: decimal digits (not "1e3", "0x1" or " 5", which Number() would take). */
+const Count = (max: number) =>
+  Schema.compose(
+    Schema.String.pipe(Schema.pattern(/^\d{1,4}$/, { message: () => `must be a count from 0 to ${max}` })),
+    Schema.NumberFromString
+  ).pipe(Schema.lessThanOrEqualTo(max, { message: () => `must be a count from 0 to ${max}` }))
 
 /** Twilio's inbound message webhook. Twilio adds parameters without notice: unknown ones are kept. */
 export const InboundForm = Schema.Struct({
@@ -17,8 +22,8 @@ export const InboundForm = Schema.Struct({
   From: Address,
   To: Address,
   Body: Schema.optionalWith(Schema.String.pipe(Schema.maxLength(10_000)), { default: () => "" }),
-  NumMedia: Schema.optional(Count.pipe(Schema.lessThanOrEqualTo(10))),
-  NumSegments: Schema.optional(Count),
+  NumMedia: Schema.optional(Count(10)),
+  NumSegments: Schema.optional(Count(1000)),
   MessagingServiceSid: Schema.optional(Schema.String)
 })
 
@@ -38,7 +43,8 @@ export const StatusForm = Schema.Struct({
   MessageSid: Sid("(SM|MM)"),
   AccountSid: Sid("AC"),
   MessageStatus,
-  ErrorCode: Schema.optional(ErrorCode)
+  ErrorCode: Schema.optional(ErrorCode),
+  ErrorMessage: Schema.optional(Schema.String.pipe(Schema.maxLength(1000)))
 })
 
 /** Fields stored in their own columns; everything else Twilio sent (geo, OptOutType, AddOns…) is kept as extra. */

@@ -154,6 +154,7 @@ export const WebhookRoutes = HttpLayerRouter.use((router) =>
           sid: fields.MessageSid,
           status: fields.MessageStatus,
           errorCode: fields.ErrorCode ?? undefined,
+          errorMessage: fields.ErrorMessage === "" ? undefined : fields.ErrorMessage,
           at: yield* nowIso
         })
         yield* Effect.logDebug(`status callback ${fields.MessageSid} ${fields.MessageStatus} ${JSON.stringify(outcome)}`)

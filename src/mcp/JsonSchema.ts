@@ -10,16 +10,16 @@ const generated = /^(a|an) (string|array|number|integer|non-empty|positive|finit
 const shallow = (schema: Json): Json => {
   const properties = schema.properties as Record<string, Json> | undefined
   if (properties === undefined) return schema
-  const typeOnly = (node: Json): Json =>
-    node.type === "object"
-      ? { type: "object" }
-      : node.type === "array"
-      ? { type: "array", items: typeOnly((node.items ?? {}) as Json) }
-      : Array.isArray(node.anyOf)
-      ? { anyOf: (node.anyOf as Array<Json>).map(typeOnly) }
-      : node.type === undefined
-      ? node
-      : { type: node.type }
+  const typeOnly = (node: Json): Json => {
+    if (Array.isArray(node.anyOf)) {
+      const members = (node.anyOf as Array<Json>).map(typeOnly)
+      // ["string", "null"] says in one line what anyOf says in four.
+      return members.every((m) => typeof m.type === "string" && Object.keys(m).length === 1)
+        ? { type: members.map((m) => m.type) }
+        : { anyOf: members }
+    }
+    return node.type === undefined ? node : { type: node.type }
+  }
   return {
     type: "object",
     properties: Object.fromEntries(Object.entries(properties).map(([key, value]) => [key, typeOnly(value)]))
@@ -30,7 +30,7 @@ const shallow = (schema: Json): Json => {
  * The JSON Schema MCP clients accept: a plain top-level object with every definition inlined (no `$ref`,
  * no `$defs`), and none of Effect's generated titles and descriptions. Input schemas keep every limit a
  * model must respect; output schemas keep only the top level's names and types (nested values are
- * described as objects): they are read by programs, and the whole `tools/list` stays small.
+ * described as objects or arrays): they are read by programs, and the whole `tools/list` stays small.
  */
 export const toolJsonSchema = (schema: Schema.Schema<any, any>, kind: "input" | "output"): Json => {
   const definitions: Record<string, JSONSchema.JsonSchema7> = {}

@@ -42,14 +42,27 @@ export class CatchUp extends Effect.Service<CatchUp>()("twilio-mcp/CatchUp", {
         return { after, found: missed.length, stored: results.filter((r) => !r.duplicate).length }
       })
 
-    /** Outbound messages not final yet whose callbacks may have been missed: their live status. */
+    /**
+     * Outbound messages not final yet whose callbacks may have been missed: their live status. One that Twilio
+     * cannot tell about (20404: not in this account any more) is counted and named; the others still sync.
+     */
     const statuses = (floor: string) =>
       Effect.gen(function*() {
         const pending = yield* messages.pendingOutbound(floor, 200)
         const outcomes = yield* Effect.forEach(pending, (sid) =>
-          Effect.flatMap(twilio.fetchMessage(sid), (live) =>
-            Effect.flatMap(nowIso, (at) => ingest.status({ sid, status: live.status, errorCode: live.errorCode, at }))))
-        return { checked: pending.length, advanced: outcomes.filter((o) => o.advanced).length }
+          twilio.fetchMessage(sid).pipe(
+            Effect.flatMap((live) =>
+              Effect.flatMap(nowIso, (at) => ingest.status({ sid, status: live.status, errorCode: live.errorCode, errorMessage: live.errorMessage, at }))
+            ),
+            Effect.map((outcome) => ({ sid, advanced: outcome.advanced })),
+            Effect.catchTag("TwilioApiError", (error) => Effect.succeed({ sid, failed: error.message }))
+          ))
+        const failed = outcomes.flatMap((o) => ("failed" in o ? [{ messageSid: o.sid, error: o.failed }] : []))
+        return {
+          checked: pending.length,
+          advanced: outcomes.filter((o) => "advanced" in o && o.advanced).length,
+          failed
+        }
       })
 
     const sync = Effect.fn("CatchUp.sync")(function*(lookbackHours: number) {
@@ -61,7 +74,8 @@ export class CatchUp extends Effect.Service<CatchUp>()("twilio-mcp/CatchUp", {
         inboundFound: received.found,
         inboundStored: received.stored,
         statusesChecked: delivered.checked,
-        statusesAdvanced: delivered.advanced
+        statusesAdvanced: delivered.advanced,
+        ...(delivered.failed.length === 0 ? {} : { failed: { count: delivered.failed.length, first: delivered.failed.slice(0, 5) } })
       }
     })
 

@@ -5,7 +5,7 @@ import * as Effect from "effect/Effect"
 import type { StorageError } from "../domain/Errors.js"
 import type { Message } from "../domain/Message.js"
 import { Database } from "../storage/Database.js"
-import { MessageStore } from "../storage/MessageStore.js"
+import { MessageStore, type ReadMark } from "../storage/MessageStore.js"
 
 /** How often a waiter asks SQLite whether another process wrote: one PRAGMA, no table read. */
 export const POLL_INTERVAL = Duration.seconds(1)
@@ -14,8 +14,19 @@ const PROGRESS_EVERY = Duration.seconds(5)
 export interface ReplyFilter {
   readonly conversationId?: string | undefined
   readonly from?: string | undefined
-  readonly since: string
+  /** Messages after this time or cursor; without it, those not yet returned (read markers) after `floor`. */
+  readonly since?: string | undefined
+  readonly floor?: string | undefined
 }
+
+export interface Replies {
+  readonly messages: ReadonlyArray<Message>
+  /** The newest message's cursor, for a `since` that continues after it. */
+  readonly cursor: string | undefined
+  readonly marks: ReadonlyArray<ReadMark>
+}
+
+const none: Replies = { messages: [], cursor: undefined, marks: [] }
 
 /**
  * Waiting for replies. This process's inbound path signals at once; writes by other processes sharing
@@ -42,7 +53,7 @@ export class Inbox extends Effect.Service<Inbox>()("twilio-mcp/Inbox", {
     })
 
     /**
-     * Inbound messages matching `filter`, as soon as there is one, or `[]` after `timeout`.
+     * Inbound messages matching `filter`, as soon as there is one, or none after `timeout`.
      * `onProgress` is called every few seconds with the seconds waited.
      */
     const waitForReply = (
@@ -69,12 +80,10 @@ export class Inbox extends Effect.Service<Inbox>()("twilio-mcp/Inbox", {
           )
 
         // The signal is taken before the query: an arrival after the query has completed it.
-        const look: Effect.Effect<ReadonlyArray<Message>, StorageError> = Effect.flatMap(nextArrival, (arrived) =>
+        const look: Effect.Effect<Replies, StorageError> = Effect.flatMap(nextArrival, (arrived) =>
           Effect.flatMap(messages.inboundAfter(filter), (found) =>
-            found.length > 0 ? Effect.succeed(found) : Effect.zipRight(changed(arrived), Effect.suspend(() => look))))
-        return yield* look.pipe(
-          Effect.timeoutTo({ duration: timeout, onTimeout: (): ReadonlyArray<Message> => [], onSuccess: (m) => m })
-        )
+            found.messages.length > 0 ? Effect.succeed(found) : Effect.zipRight(changed(arrived), Effect.suspend(() => look))))
+        return yield* look.pipe(Effect.timeoutTo({ duration: timeout, onTimeout: () => none, onSuccess: (found) => found }))
       }))
 
     return { notify, waitForReply } as const

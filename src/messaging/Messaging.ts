@@ -2,18 +2,21 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import { AppConfig } from "../config/AppConfig.js"
 import type { Address, PhoneNumber } from "../domain/Address.js"
 import type { Conversation, ConversationId, Metadata } from "../domain/Conversation.js"
-import { ConversationNotFound, MessageNotFound, MmsDisabled, RecipientNotInConversation } from "../domain/Errors.js"
+import { ConversationNotFound, MessageNotFound, MmsDisabled, RecipientNotInConversation, SenderNotOwned } from "../domain/Errors.js"
 import type { Message } from "../domain/Message.js"
 import { nowIso } from "../domain/Time.js"
 import { STATUS_PATH } from "../domain/WebhookPaths.js"
 import { Database } from "../storage/Database.js"
 import { type InboundFilter, MessageStore, type StatusUpdate } from "../storage/MessageStore.js"
 import { OptOuts } from "../storage/OptOuts.js"
+import { ReadMarkers } from "../storage/ReadMarkers.js"
 import { SendKeys } from "../storage/SendKeys.js"
 import { Twilio } from "../twilio/Twilio.js"
+import { twilioErrorText } from "../twilio/TwilioErrors.js"
 import { Inbox } from "./Inbox.js"
 import { type InboundMessage, Ingest } from "./Ingest.js"
 import { previewSegments, type SegmentPreview } from "./Segments.js"
@@ -73,7 +76,19 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
     const inbox = yield* Inbox
     const ingest = yield* Ingest
     const database = yield* Database
+    const readMarkers = yield* ReadMarkers
     const defaultSender: string = config.phoneNumber ?? config.messagingServiceSid!
+
+    /**
+     * The account's senders, asked of Twilio once and kept 10 minutes. Only a list Twilio gave is acted on: if
+     * it cannot be had, Twilio itself refuses a wrong `from` (21606, with advice).
+     */
+    const [ownSenders, forgetSenders] = yield* Effect.cachedInvalidateWithTTL(twilio.senders, Duration.minutes(10))
+    const checkSender = (from: string) =>
+      Effect.flatMap(Effect.either(ownSenders), (senders) => {
+        if (Either.isLeft(senders)) return forgetSenders
+        return senders.right.includes(from) ? Effect.void : Effect.fail(new SenderNotOwned({ from, senders: senders.right }))
+      })
 
     const requireConversation = (id: string) =>
       Effect.flatMap(
@@ -95,6 +110,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
       const sender: string = input.from ?? defaultSender
       // Messaging Service traffic is threaded (and opted out) by the service, whichever number it used.
       const us = useService ? config.messagingServiceSid! : sender
+      if (input.from !== undefined) yield* checkSender(input.from)
       yield* guard.check(input.to, us)
       const target = input.conversationId === undefined
         ? yield* threading.plan([us, input.to])
@@ -128,7 +144,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
       const { media, now, segments: preview, sender, target, us, useService } = yield* prepare(input)
       const key = input.idempotencyKey
       if (key !== undefined) {
-        const earlier = yield* sendKeys.reserve(key, now)
+        const earlier = yield* sendKeys.reserve(key, { to: input.to, from: sender, text: input.message, mediaUrls: media }, now)
         if (earlier !== undefined) return { ...(earlier as SendResult), replayed: true } satisfies SendResult
       }
       const reservation = yield* guard.reserve(now, input.message).pipe(
@@ -140,7 +156,8 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
         from: useService ? undefined : sender,
         messagingServiceSid: useService ? config.messagingServiceSid : undefined,
         mediaUrls: media,
-        statusCallback: `${config.webhookBaseUrl}${STATUS_PATH}`
+        // The URL as configured, credentials included: Twilio calls and signs it with them.
+        statusCallback: `${Redacted.value(config.webhookSigningBaseUrl)}${STATUS_PATH}`
       }).pipe(
         Effect.tapError((error) =>
           Effect.all([
@@ -214,12 +231,15 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
       const remote = yield* Effect.either(twilio.fetchMessage(sid))
       if (Either.isLeft(remote)) {
         const error = remote.left
-        if (Option.isNone(local)) {
-          return yield* (error._tag === "TwilioApiError" && error.code === 20404 ? new MessageNotFound({ messageSid: sid }) : error)
-        }
+        const unknownToTwilio = error._tag === "TwilioApiError" && error.code === 20404
+        if (Option.isNone(local)) return yield* (unknownToTwilio ? new MessageNotFound({ messageSid: sid }) : error)
         return {
           ...statusView(local.value),
-          note: `Last known status from local storage: Twilio could not be asked (${error.message}).`
+          note: unknownToTwilio
+            ? config.sandbox
+              ? "The last status stored: each sandbox process has an in-memory Twilio of its own, and this one did not send the message."
+              : "The last status stored: Twilio has no record of this message in this account (20404)."
+            : `Last known status from local storage: Twilio could not be asked (${error.message}).`
         }
       }
       const live = remote.right
@@ -229,12 +249,11 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
           status: live.status as string,
           timestamp: live.dateUpdated ?? (yield* nowIso),
           to: live.to,
-          from: live.from ?? "",
-          ...(live.errorCode === undefined ? {} : { errorCode: live.errorCode }),
-          ...(live.errorMessage === undefined ? {} : { errorMessage: live.errorMessage })
+          ...(live.from === null || live.from === "" ? {} : { from: live.from }),
+          ...(live.errorCode === undefined ? {} : { errorCode: live.errorCode, errorMessage: live.errorMessage ?? twilioErrorText(live.errorCode) })
         }
       }
-      yield* applyStatus({ sid, status: live.status, errorCode: live.errorCode, at: yield* nowIso })
+      yield* applyStatus({ sid, status: live.status, errorCode: live.errorCode, errorMessage: live.errorMessage, at: yield* nowIso })
       const updated = yield* messages.findBySid(sid)
       return statusView(Option.getOrElse(updated, () => local.value), live.dateUpdated)
     })
@@ -262,6 +281,10 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
       }
     })
 
+    /**
+     * A page of a thread, chronological: the newest `limit` messages unless `before` asks for older ones. The
+     * inbound messages shown are marked read (wait_for_reply then waits for newer ones).
+     */
     const thread = Effect.fn("Messaging.thread")(function*(query: ThreadQuery) {
       const conversation = yield* requireConversation(query.conversationId)
       const before = query.before === undefined ? undefined : yield* Effect.flatMap(
@@ -272,10 +295,15 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
             : Effect.fail(new MessageNotFound({ messageSid: query.before! }))
       )
       const page = yield* messages.threadPage(conversation.id, { limit: query.limit, before })
+      yield* readMarkers.advance(page.marks, yield* nowIso)
       const optedOut = yield* optOuts.optedOutAmong(conversation.participants)
-      const context = query.includeContext && config.enableAiContext
-        ? { context: yield* summarize(conversation) }
-        : {}
+      const stats = query.includeContext && config.enableAiContext || page.hasMore ? yield* messages.threadStats(conversation.id) : undefined
+      const notes = [
+        ...(page.hasMore
+          ? [`${page.messages.length} of ${stats!.inbound + stats!.outbound} messages shown${before === undefined ? " (the newest)" : ""}; pass before: "${page.messages[0]!.messageSid}" for older ones.`]
+          : []),
+        ...(query.includeContext && !config.enableAiContext ? ["includeContext was ignored: summaries are turned off on this server (ENABLE_AI_CONTEXT=false)."] : [])
+      ]
       return {
         conversationId: conversation.id as string,
         participants: conversation.participants,
@@ -283,39 +311,49 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
         hasMore: page.hasMore,
         ...(page.hasMore && page.messages[0] ? { before: page.messages[0].messageSid } : {}),
         ...(optedOut.length > 0 ? { optedOut } : {}),
-        ...context
+        ...(notes.length > 0 ? { note: notes.join(" ") } : {}),
+        ...(query.includeContext && config.enableAiContext ? { context: summarize(conversation, stats!, optedOut) } : {})
       }
     })
 
-    /** A summary from counts and the last message: who wrote last and whether a reply is awaited. No LLM. */
-    const summarize = (conversation: Conversation) =>
-      Effect.map(messages.threadStats(conversation.id), (stats) => {
-        const total = stats.inbound + stats.outbound
-        const counts = `${total} message${total === 1 ? "" : "s"} (${stats.outbound} sent, ${stats.inbound} received)`
-        const head = `Conversation between ${conversation.participants.join(" and ")}: ${counts}.`
-        const tail = Option.match(stats.last, {
-          onNone: () => " No messages yet.",
-          onSome: (last) =>
-            last.direction === "inbound"
-              ? ` Last message from ${last.from} at ${last.timestamp}: awaiting your reply.`
-              : ` Last message sent to ${last.to} at ${last.timestamp} (${last.status}): waiting for their reply.`
-        })
-        return {
-          summary: head + tail,
-          lastActivity: Option.match(stats.last, { onNone: () => conversation.createdAt, onSome: (m) => m.timestamp }),
-          messageCount: total,
-          inboundCount: stats.inbound,
-          outboundCount: stats.outbound,
-          awaitingReply: Option.match(stats.last, { onNone: () => false, onSome: (m) => m.direction === "inbound" })
-        }
+    /**
+     * A summary from counts and the last message: who wrote last and whether a reply is awaited. No LLM. Someone
+     * who texted STOP is awaiting nothing: the summary says they opted out.
+     */
+    const summarize = (
+      conversation: Conversation,
+      stats: { readonly inbound: number; readonly outbound: number; readonly last: Option.Option<Message> },
+      optedOut: ReadonlyArray<string>
+    ) => {
+      const total = stats.inbound + stats.outbound
+      const counts = `${total} message${total === 1 ? "" : "s"} (${stats.outbound} sent, ${stats.inbound} received)`
+      const head = `Conversation between ${conversation.participants.join(" and ")}: ${counts}.`
+      const awaitingReply = Option.match(stats.last, { onNone: () => false, onSome: (m) => m.direction === "inbound" && !optedOut.includes(m.from) })
+      const tail = Option.match(stats.last, {
+        onNone: () => " No messages yet.",
+        onSome: (last) =>
+          last.direction === "inbound"
+            ? ` Last message from ${last.from} at ${last.timestamp}: ${awaitingReply ? "awaiting your reply." : "no reply expected."}`
+            : ` Last message sent to ${last.to} at ${last.timestamp} (${last.status}): waiting for their reply.`
       })
+      const stopped = optedOut.length === 0 ? "" : ` ${optedOut.join(", ")} opted out (texted STOP): do not message them.`
+      return {
+        summary: head + tail + stopped,
+        lastActivity: Option.match(stats.last, { onNone: () => conversation.createdAt, onSome: (m) => m.timestamp }),
+        messageCount: total,
+        inboundCount: stats.inbound,
+        outboundCount: stats.outbound,
+        awaitingReply
+      }
+    }
 
     const inbound = (filter: InboundFilter) => messages.listInbound(filter)
 
     /**
-     * Waits for inbound messages in a thread (or from a sender) newer than `since`, which defaults to the
-     * thread's last sent message so a reply that beat the call is not missed. The result's `since` is what
-     * to pass to wait for the next one.
+     * Waits for inbound messages in a thread (or from a sender). By default, the ones not yet returned (by an
+     * earlier wait or get_conversation_thread, in any process) that came after the thread's last sent message,
+     * so a reply that beat the call is not missed and none is returned twice; an explicit `since` (a time, or a
+     * result's cursor) wins. What it returns is marked read.
      */
     const awaitReply = Effect.fn("Messaging.awaitReply")(function*(
       input: {
@@ -326,37 +364,42 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
       },
       onProgress: (waitedSeconds: number) => Effect.Effect<void>
     ) {
+      const startedAt = yield* nowIso
       const conversation = input.conversationId !== undefined
         ? yield* requireConversation(input.conversationId)
         : Option.getOrUndefined(yield* threading.find([defaultSender, input.from!]))
-      const since = input.since ??
-        (conversation === undefined ? undefined : yield* messages.lastOutboundAt(conversation.id)) ??
-        (yield* nowIso)
-      const replies = yield* inbox.waitForReply(
-        conversation === undefined ? { from: input.from, since } : { conversationId: conversation.id, since },
+      const floor = input.since === undefined && conversation !== undefined ? yield* messages.lastOutboundAt(conversation.id) : undefined
+      const found = yield* inbox.waitForReply(
+        { ...(conversation === undefined ? { from: input.from } : { conversationId: conversation.id }), since: input.since, floor },
         Duration.seconds(input.timeoutSeconds),
         onProgress
       )
-      const newest = replies[replies.length - 1]
+      yield* readMarkers.advance(found.marks, yield* nowIso)
+      const newest = found.messages[found.messages.length - 1]
       return {
         status: newest === undefined ? "timeout" as const : "reply" as const,
         conversationId: conversation?.id ?? newest?.conversationId ?? null,
-        messages: replies,
-        since: newest?.timestamp ?? since
+        messages: found.messages,
+        since: found.cursor ?? input.since ?? floor ?? startedAt
       }
     })
 
-    const conversations = (options: { readonly limit: number; readonly before?: string | undefined }) =>
-      Effect.map(threading.recent(options), (list) => ({
+    /** Threads by last activity, with unread counts; one who texted STOP last is not awaiting a reply. */
+    const conversations = Effect.fn("Messaging.conversations")(function*(options: { readonly limit: number; readonly before?: string | undefined }) {
+      const list = yield* threading.recent(options)
+      const optedOut = new Set(yield* optOuts.optedOutAmong(Array.from(new Set(list.flatMap((c) => c.participants)))))
+      return {
         conversations: list.map((c) => ({
           conversationId: c.id as string,
           participants: c.participants,
           lastActivity: c.lastActivityAt,
           ...(c.last === null ? {} : { lastMessage: c.last }),
-          awaitingReply: c.last?.direction === "inbound"
+          unread: c.unread,
+          awaitingReply: c.last?.direction === "inbound" && !optedOut.has(c.last.from)
         })),
         ...(list.length === options.limit ? { before: list[list.length - 1]!.id as string } : {})
-      }))
+      }
+    })
 
     const search = (query: { readonly query: string; readonly from?: string | undefined; readonly conversationId?: string | undefined; readonly limit: number }) =>
       Effect.map(messages.search({ text: query.query, from: query.from, conversationId: query.conversationId, limit: query.limit }), (found) => ({
@@ -385,7 +428,8 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
     SendKeys.Default,
     Inbox.Default,
     Ingest.Default,
-    Database.Default
+    Database.Default,
+    ReadMarkers.Default
   ]
 }) {}
 
@@ -394,7 +438,7 @@ const statusView = (m: Message, timestamp?: string) => ({
   status: m.status,
   timestamp: timestamp ?? m.timestamp,
   to: m.to,
-  from: m.from,
+  ...(m.from === "" ? {} : { from: m.from }),
   ...(m.errorCode === undefined ? {} : { errorCode: m.errorCode }),
   ...(m.errorMessage === undefined ? {} : { errorMessage: m.errorMessage })
 })

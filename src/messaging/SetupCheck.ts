@@ -1,5 +1,7 @@
 import * as Effect from "effect/Effect"
-import { AppConfig } from "../config/AppConfig.js"
+import * as Redacted from "effect/Redacted"
+import { AppConfig, commandLine, currentLocation } from "../config/AppConfig.js"
+import { withoutCredentials } from "../domain/Text.js"
 import { SMS_PATH } from "../domain/WebhookPaths.js"
 import { Database } from "../storage/Database.js"
 import { Twilio } from "../twilio/Twilio.js"
@@ -27,6 +29,8 @@ export class SetupCheck extends Effect.Service<SetupCheck>()("twilio-mcp/SetupCh
     const twilio = yield* Twilio
     const database = yield* Database
     const inboundUrl = `${config.webhookBaseUrl}${SMS_PATH}`
+    // What Twilio holds for the number: the URL as configured, credentials included (never shown).
+    const signedInboundUrl = `${Redacted.value(config.webhookSigningBaseUrl)}${SMS_PATH}`
 
     const credentials = attempt(
       "twilio credentials",
@@ -45,9 +49,13 @@ export class SetupCheck extends Effect.Service<SetupCheck>()("twilio-mcp/SetupCh
         Effect.map(twilio.findNumber(config.phoneNumber), (n) =>
           n === undefined
             ? fail(name, `${config.phoneNumber} is not a phone number of this account`)
-            : n.smsUrl === inboundUrl
+            : n.smsUrl === signedInboundUrl
             ? pass(name, `${n.phoneNumber} sends inbound SMS to ${inboundUrl}`)
-            : fail(name, `${n.phoneNumber} sends inbound SMS to ${n.smsUrl || "(nothing)"}; set its messaging webhook to ${inboundUrl} (HTTP POST)`))
+            : fail(
+              name,
+              `${n.phoneNumber} sends inbound SMS to ${n.smsUrl ? withoutCredentials(n.smsUrl) : "(nothing)"}; ` +
+                `set its messaging webhook to ${inboundUrl} (HTTP POST)`
+            ))
       )
 
     const databaseCheck = attempt("database", Effect.as(database.writeTransaction(Effect.void), pass("database", `${config.databasePath} is writable`)))
@@ -71,7 +79,14 @@ export class SetupCheck extends Effect.Service<SetupCheck>()("twilio-mcp/SetupCh
           ? pass("webhook port", `twilio-mcp ${body.version} serves webhooks on ${where}`)
           : fail("webhook port", `another program holds ${where}`)
       } catch {
-        return fail("webhook port", `nothing listens on ${where}: start the server (or \`twilio-mcp webhooks\`) or inbound SMS will be missed`)
+        // The sandbox's inbound messages come from simulate_inbound, not from Twilio.
+        return config.sandbox
+          ? pass("webhook port", `nothing listens on ${where}; not needed in the sandbox (simulate_inbound stands in for Twilio)`)
+          : fail(
+            "webhook port",
+            `nothing listens on ${where}, so inbound SMS will be missed: start the MCP server (your MCP client does when it ` +
+              `connects) or the webhook server alone with \`${commandLine(currentLocation())} webhooks\``
+          )
       }
     })
 

@@ -34,7 +34,8 @@ const RecentRow = Schema.Struct({
   last_from: Schema.NullOr(Schema.String),
   last_body: Schema.NullOr(Schema.String),
   last_status: Schema.NullOr(Schema.String),
-  last_at: Schema.NullOr(Schema.String)
+  last_at: Schema.NullOr(Schema.String),
+  unread: Schema.Number
 })
 
 const lastOf = (row: typeof RecentRow.Type) =>
@@ -111,8 +112,9 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
     })
 
     /**
-     * Most recently active threads first, each with its newest message. `before` is the last conversation
-     * of the previous page: (last activity, id) orders threads active in the same millisecond too.
+     * Most recently active threads first, each with its newest message and how many inbound messages a model
+     * has not been shown (read markers). `before` is the last conversation of the previous page: (last
+     * activity, id) orders threads active in the same millisecond too.
      */
     const recentPage = SqlSchema.findAll({
       Request: Schema.Struct({ limit: Schema.Number, before: Schema.optional(Schema.String) }),
@@ -120,7 +122,9 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
       execute: ({ before, limit }) =>
         sql`
           SELECT c.*, m.sid AS last_sid, m.direction AS last_direction, m.from_address AS last_from,
-                 m.body AS last_body, m.status AS last_status, m.created_at AS last_at
+                 m.body AS last_body, m.status AS last_status, m.created_at AS last_at,
+                 (SELECT COUNT(*) FROM messages u WHERE u.conversation_id = c.id AND u.direction = 'inbound'
+                    AND u.id > COALESCE((SELECT message_id FROM read_markers WHERE scope = c.id), 0)) AS unread
           FROM conversations c
           LEFT JOIN messages m ON m.id = (
             SELECT id FROM messages WHERE conversation_id = c.id ORDER BY created_at DESC, id DESC LIMIT 1)
@@ -134,7 +138,7 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
     })
     const recent = (options: { readonly limit: number; readonly before?: string | undefined }) =>
       recentPage(options).pipe(
-        Effect.map((rows) => rows.map((row) => ({ ...toConversation(row), last: lastOf(row) }))),
+        Effect.map((rows) => rows.map((row) => ({ ...toConversation(row), last: lastOf(row), unread: row.unread }))),
         Effect.mapError(storageError("list conversations"))
       )
 

@@ -4,19 +4,13 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import { StorageError } from "../domain/Errors.js"
-import { SqlLive } from "./Sql.js"
+import { reasonOf, SqlLive } from "./Sql.js"
 
 /**
  * A failed query as a StorageError that keeps SQLite's own reason ("database or disk is full", "database is
  * locked"): @effect/sql's message alone is always "Failed to execute statement". Every store uses it.
  */
-export const storageError = (operation: string) => (cause: unknown) =>
-  new StorageError({
-    operation,
-    detail: cause instanceof Error
-      ? cause.cause instanceof Error ? `${cause.message}: ${cause.cause.message}` : cause.message
-      : String(cause)
-  })
+export const storageError = (operation: string) => (cause: unknown) => new StorageError({ operation, detail: reasonOf(cause) })
 
 /**
  * What the use cases need of the database beyond the stores: transactions that take the write lock first,

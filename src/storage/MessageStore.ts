@@ -6,6 +6,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Direction, Media, type Message, MessageStatus, type NewMessage, statusRank } from "../domain/Message.js"
 import { bestFirst } from "../messaging/SearchRanking.js"
+import { cursorOf, parseCursor } from "../domain/Time.js"
 import { twilioErrorText } from "../twilio/TwilioErrors.js"
 import { storageError } from "./Database.js"
 import { SearchIndex } from "./SearchIndex.js"
@@ -21,6 +22,7 @@ const MessageRow = Schema.Struct({
   body: Schema.String,
   status: MessageStatus,
   error_code: Schema.NullOr(Schema.Number),
+  error_message: Schema.NullOr(Schema.String),
   num_segments: Schema.NullOr(Schema.Number),
   media: Schema.NullOr(Schema.parseJson(Schema.Array(Media))),
   created_at: Schema.String
@@ -38,7 +40,8 @@ const toMessage = (row: MessageRow): Message => ({
   status: row.status,
   timestamp: row.created_at,
   conversationId: row.conversation_id,
-  ...(row.error_code === null ? {} : { errorCode: row.error_code, errorMessage: twilioErrorText(row.error_code) }),
+  // Twilio's own words when it gave them, else what the code means.
+  ...(row.error_code === null ? {} : { errorCode: row.error_code, errorMessage: row.error_message ?? twilioErrorText(row.error_code) }),
   ...(row.num_segments === null ? {} : { numSegments: row.num_segments }),
   ...(row.media === null || row.media.length === 0 ? {} : { media: row.media }),
   // Inbound bodies are written by third parties: flagged so a model treats them as data, not instructions.
@@ -57,6 +60,8 @@ export interface StatusUpdate {
   readonly sid: string
   readonly status: MessageStatus
   readonly errorCode?: number | undefined
+  /** Twilio's text for the error, when it sent one. */
+  readonly errorMessage?: string | undefined
   readonly at: string
 }
 
@@ -76,7 +81,7 @@ const REPLIES_AT_ONCE = 50
 /** Newest first, as the indexes order messages: by time, then by insertion. */
 const newestFirst = (a: MessageRow, b: MessageRow) => a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : b.id - a.id
 
-const messageColumns = "id, sid, conversation_id, direction, from_address, to_address, body, status, error_code, num_segments, media, created_at"
+const messageColumns = "id, sid, conversation_id, direction, from_address, to_address, body, status, error_code, error_message, num_segments, media, created_at"
 
 /**
  * The row of a new message, for `json_each`. The webhook path's hot spot: mapped by hand, not by a Schema,
@@ -92,6 +97,7 @@ const insertRow = (message: NewMessage, now: string) => ({
   status: message.status,
   rank: statusRank[message.status],
   error_code: message.errorCode ?? null,
+  error_message: message.errorMessage ?? null,
   num_segments: message.numSegments ?? null,
   num_media: message.media?.length ?? 0,
   media: message.media && message.media.length > 0 ? JSON.stringify(message.media) : null,
@@ -107,16 +113,50 @@ const bestPerSid = (updates: ReadonlyArray<StatusUpdate>) => {
   const best = new Map<string, StatusUpdate>()
   for (const update of updates) {
     const current = best.get(update.sid)
+    const code = update.errorCode === undefined ? current : update
     if (current === undefined || statusRank[update.status] > statusRank[current.status]) {
-      best.set(update.sid, { ...update, errorCode: update.errorCode ?? current?.errorCode })
+      best.set(update.sid, { ...update, errorCode: code?.errorCode, errorMessage: code?.errorMessage })
     } else if (current.errorCode === undefined && update.errorCode !== undefined) {
-      best.set(update.sid, { ...current, errorCode: update.errorCode })
+      best.set(update.sid, { ...current, errorCode: update.errorCode, errorMessage: update.errorMessage })
     }
   }
   return best
 }
 
-const InsertedRow = Schema.Struct({ sid: Schema.String, pending: Schema.NullOr(Schema.parseJson(Schema.Tuple(MessageStatus, Schema.NullOr(Schema.Number)))) })
+const InsertedRow = Schema.Struct({
+  sid: Schema.String,
+  pending: Schema.NullOr(Schema.parseJson(Schema.Tuple(MessageStatus, Schema.NullOr(Schema.Number), Schema.NullOr(Schema.String))))
+})
+
+/** A message's read-marker scope: its thread, or its sender when it was stored without one. */
+export const readScope = (row: { readonly conversation_id: string | null; readonly from_address: string }) =>
+  row.conversation_id ?? `from:${row.from_address}`
+
+export interface ReadMark {
+  readonly scope: string
+  readonly messageId: number
+}
+
+/** What showing these messages to a model marks read: per scope, the highest inbound id among them. */
+const readMarks = (rows: ReadonlyArray<MessageRow>): ReadonlyArray<ReadMark> => {
+  const highest = new Map<string, number>()
+  for (const row of rows) {
+    if (row.direction !== "inbound") continue
+    const scope = readScope(row)
+    if ((highest.get(scope) ?? 0) < row.id) highest.set(scope, row.id)
+  }
+  return Array.from(highest, ([scope, messageId]) => ({ scope, messageId }))
+}
+
+/** A status update as a `json_each` row. */
+const updateRow = (u: StatusUpdate) => ({
+  sid: u.sid,
+  status: u.status,
+  rank: statusRank[u.status],
+  error_code: u.errorCode ?? null,
+  error_message: u.errorCode === undefined ? null : u.errorMessage ?? null,
+  at: u.at
+})
 
 /** Messages and their status events. The only place that knows those tables. */
 export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/MessageStore", {
@@ -128,6 +168,16 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
     const rows = (query: Effect.Effect<ReadonlyArray<unknown>, unknown>, operation: string) =>
       query.pipe(Effect.flatMap(decodeRows), Effect.mapError(storageError(operation)))
 
+    /** After a time, or after a cursor's message (same time, later id: two messages stored in one millisecond). */
+    const after = (since: string) => {
+      const { at, id } = parseCursor(since)
+      return id === undefined ? sql`created_at > ${at}` : sql`(created_at > ${at} OR (created_at = ${at} AND id > ${id}))`
+    }
+
+    /** Not yet returned to a model: past the read marker of its thread, or of its sender when it has no thread. */
+    const unread = sql`id > COALESCE((
+      SELECT message_id FROM read_markers WHERE scope = COALESCE(messages.conversation_id, 'from:' || messages.from_address)), 0)`
+
     /**
      * Idempotent insert keyed by SID, one statement for the batch. Each inserted row comes back with the
      * highest-ranked status callback stored before it existed, if any, to be applied at once.
@@ -138,16 +188,16 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       execute: (json) =>
         sql`
           INSERT INTO messages (sid, conversation_id, direction, from_address, to_address, body, status,
-            status_rank, error_code, num_segments, num_media, media, messaging_service_sid, extra,
+            status_rank, error_code, error_message, num_segments, num_media, media, messaging_service_sid, extra,
             twilio_created_at, created_at, updated_at)
           SELECT value ->> 'sid', value ->> 'conversation_id', value ->> 'direction', value ->> 'from', value ->> 'to',
-            value ->> 'body', value ->> 'status', value ->> 'rank', value ->> 'error_code', value ->> 'num_segments',
-            value ->> 'num_media', value ->> 'media', value ->> 'messaging_service_sid', value ->> 'extra',
-            value ->> 'twilio_created_at', value ->> 'created_at', value ->> 'updated_at'
+            value ->> 'body', value ->> 'status', value ->> 'rank', value ->> 'error_code', value ->> 'error_message',
+            value ->> 'num_segments', value ->> 'num_media', value ->> 'media', value ->> 'messaging_service_sid',
+            value ->> 'extra', value ->> 'twilio_created_at', value ->> 'created_at', value ->> 'updated_at'
           FROM json_each(${json}) WHERE true
           ON CONFLICT (sid) DO NOTHING
           RETURNING sid, (
-            SELECT json_array(status, error_code) FROM message_events WHERE message_sid = messages.sid
+            SELECT json_array(status, error_code, error_message) FROM message_events WHERE message_sid = messages.sid
             ORDER BY status_rank DESC LIMIT 1) AS pending`
     })
 
@@ -157,8 +207,8 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       Result: Schema.Struct({ message_sid: Schema.String, status: Schema.String }),
       execute: (json) =>
         sql`
-          INSERT INTO message_events (message_sid, status, status_rank, error_code, received_at)
-          SELECT value ->> 'sid', value ->> 'status', value ->> 'rank', value ->> 'error_code', value ->> 'at'
+          INSERT INTO message_events (message_sid, status, status_rank, error_code, error_message, received_at)
+          SELECT value ->> 'sid', value ->> 'status', value ->> 'rank', value ->> 'error_code', value ->> 'error_message', value ->> 'at'
           FROM json_each(${json}) WHERE true
           ON CONFLICT (message_sid, status) DO NOTHING
           RETURNING message_sid, status`
@@ -171,9 +221,10 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
       execute: (json) =>
         sql`
           UPDATE messages SET status = u.status, status_rank = u.rank, error_code = COALESCE(u.error_code, messages.error_code),
-            updated_at = u.at
+            error_message = CASE WHEN u.error_code IS NULL THEN messages.error_message ELSE u.error_message END, updated_at = u.at
           FROM (SELECT value ->> 'sid' AS sid, value ->> 'status' AS status, value ->> 'rank' AS rank,
-                       value ->> 'error_code' AS error_code, value ->> 'at' AS at FROM json_each(${json})) AS u
+                       value ->> 'error_code' AS error_code, value ->> 'error_message' AS error_message, value ->> 'at' AS at
+                FROM json_each(${json})) AS u
           WHERE messages.sid = u.sid AND messages.status_rank < u.rank
           RETURNING messages.sid AS sid`
     })
@@ -186,15 +237,11 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
 
     /** Moves each message forward to the best of its updates; the SIDs that moved. */
     const advance = (updates: ReadonlyArray<StatusUpdate>) =>
-      updates.length === 0 ? Effect.succeed(new Set<string>()) : advanceRows(JSON.stringify(
-        Array.from(bestPerSid(updates).values(), (u) => ({
-          sid: u.sid,
-          status: u.status,
-          rank: statusRank[u.status],
-          error_code: u.errorCode ?? null,
-          at: u.at
-        }))
-      )).pipe(Effect.map((moved) => new Set(moved.map((row) => row.sid))))
+      updates.length === 0
+        ? Effect.succeed(new Set<string>())
+        : advanceRows(JSON.stringify(Array.from(bestPerSid(updates).values(), updateRow))).pipe(
+          Effect.map((moved) => new Set(moved.map((row) => row.sid)))
+        )
 
     /**
      * Stores the messages whose SIDs are new, in order, and applies the callbacks that came before them.
@@ -206,7 +253,7 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
         if (inserted.length === 0) return messages.map(() => false)
         yield* searchIndex.soon
         yield* advance(inserted.flatMap(({ pending, sid }) =>
-          pending === null ? [] : [{ sid, status: pending[0], errorCode: pending[1] ?? undefined, at: now }]
+          pending === null ? [] : [{ sid, status: pending[0], errorCode: pending[1] ?? undefined, errorMessage: pending[2] ?? undefined, at: now }]
         ))
         const fresh = new Set(inserted.map((row) => row.sid))
         return messages.map((m) => fresh.delete(m.sid))
@@ -219,13 +266,7 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
      */
     const applyStatuses = (updates: ReadonlyArray<StatusUpdate>) =>
       Effect.gen(function*() {
-        const events = yield* insertEvents(JSON.stringify(updates.map((u) => ({
-          sid: u.sid,
-          status: u.status,
-          rank: statusRank[u.status],
-          error_code: u.errorCode ?? null,
-          at: u.at
-        }))))
+        const events = yield* insertEvents(JSON.stringify(updates.map(updateRow)))
         const newEvents = new Set(events.map((e) => `${e.message_sid} ${e.status}`))
         const moved = yield* advance(updates)
         const best = bestPerSid(updates)
@@ -295,7 +336,7 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
           ...(filter.from === undefined ? [] : [sql`from_address = ${filter.from}`]),
           ...(filter.to === undefined ? [] : [sql`to_address = ${filter.to}`]),
           ...(filter.conversationId === undefined ? [] : [sql`conversation_id = ${filter.conversationId}`]),
-          ...(filter.since === undefined ? [] : [sql`created_at > ${filter.since}`])
+          ...(filter.since === undefined ? [] : [after(filter.since)])
         ]
         const sources = yield* inboundSources(filter)
         const page = yield* inboundPage(sources, conditions, "newest", filter.limit, "list inbound messages")
@@ -322,7 +363,8 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
           "read conversation thread"
         )
         const hasMore = page.length > options.limit
-        return { messages: page.slice(0, options.limit).reverse().map(toMessage), hasMore }
+        const shown = page.slice(0, options.limit)
+        return { messages: shown.reverse().map(toMessage), hasMore, marks: readMarks(shown) }
       })
 
     /** Counts per direction and the newest message: enough for a thread summary without reading it all. */
@@ -352,17 +394,33 @@ export class MessageStore extends Effect.Service<MessageStore>()("twilio-mcp/Mes
         Effect.mapError(storageError("find last sent message"))
       )
 
-    /** Inbound messages after `since` in chronological order: the replies a waiter returns. */
-    const inboundAfter = (filter: { readonly conversationId?: string | undefined; readonly from?: string | undefined; readonly since: string }) =>
+    /**
+     * The replies a waiter returns, in reading order (time, then id): the inbound messages after `since` when
+     * it is given; otherwise those not yet returned (see `unread`) that came after `floor` (the thread's last
+     * sent message). With the cursor of the newest one and the read marks they make.
+     */
+    const inboundAfter = (filter: {
+      readonly conversationId?: string | undefined
+      readonly from?: string | undefined
+      readonly since?: string | undefined
+      readonly floor?: string | undefined
+    }) =>
       Effect.gen(function*() {
         const conditions = [
           sql`direction = 'inbound'`,
-          sql`created_at > ${filter.since}`,
+          ...(filter.since !== undefined
+            ? [after(filter.since)]
+            : [unread, ...(filter.floor === undefined ? [] : [sql`created_at > ${filter.floor}`])]),
           ...(filter.conversationId === undefined ? [] : [sql`conversation_id = ${filter.conversationId}`]),
           ...(filter.from === undefined ? [] : [sql`from_address = ${filter.from}`])
         ]
         const page = yield* inboundPage(yield* inboundSources(filter), conditions, "oldest", REPLIES_AT_ONCE, "read replies")
-        return page.map(toMessage)
+        const newest = page[page.length - 1]
+        return {
+          messages: page.map(toMessage),
+          cursor: newest === undefined ? undefined : cursorOf(newest.created_at, newest.id),
+          marks: readMarks(page)
+        }
       })
 
     /**

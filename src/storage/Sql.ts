@@ -14,13 +14,15 @@ import agentFeatures from "./migrations/0002_agent_features.js"
 import sendLog from "./migrations/0003_send_log.js"
 import searchBacklog from "./migrations/0004_search_backlog.js"
 import inboundSenders from "./migrations/0005_inbound_senders.js"
+import readState from "./migrations/0006_read_state.js"
 
 export const migrations = {
   "0001_init": init,
   "0002_agent_features": agentFeatures,
   "0003_send_log": sendLog,
   "0004_search_backlog": searchBacklog,
-  "0005_inbound_senders": inboundSenders
+  "0005_inbound_senders": inboundSenders,
+  "0006_read_state": readState
 }
 
 const pathAdvice = "Point DATABASE_PATH at a writable file; relative paths resolve against the project folder."
@@ -82,8 +84,8 @@ const client = (filename: string) =>
     })
   )
 
-/** SQLite's own reason, which @effect/sql keeps as the cause of its generic message. */
-const reasonOf = (error: unknown) =>
+/** SQLite's own reason ("database or disk is full"), which @effect/sql keeps as the cause of its generic message. */
+export const reasonOf = (error: unknown) =>
   error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : String(error)
 
 /**

@@ -30,6 +30,7 @@ export const SandboxCarrier = Layer.scopedDiscard(
           yield* Effect.sleep(delay)
           yield* memory.setStatus(sid, status)
           yield* ingest.status({ sid, status, at: yield* nowIso })
+          yield* Effect.logDebug(`sandbox carrier: ${sid} ${status}`)
         }), { discard: true })
     yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(accepted), (m) => FiberSet.run(carried, Effect.ignoreLogged(advance(m.sid))))))
   })

@@ -6,9 +6,8 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
-import { TwilioApiError, TwilioUnreachable } from "../domain/Errors.js"
 import type { MessageStatus } from "../domain/Message.js"
-import { describeTwilioError } from "./TwilioErrors.js"
+import { TwilioApiError, TwilioUnreachable } from "./TwilioErrors.js"
 import { toIso } from "../domain/Time.js"
 
 export interface SendRequest {
@@ -57,6 +56,8 @@ export interface TwilioShape {
   readonly fetchAccount: Effect.Effect<TwilioAccount, TwilioError>
   /** The account's phone number record, to check where its inbound webhook points. */
   readonly findNumber: (phoneNumber: string) => Effect.Effect<TwilioNumber | undefined, TwilioError>
+  /** The numbers a message may be sent from: the account's, and the Messaging Service's if one is configured. */
+  readonly senders: Effect.Effect<ReadonlyArray<string>, TwilioError>
 }
 
 /** Twilio's REST API. `Twilio.live` talks to Twilio (or TWILIO_API_BASE_URL); TwilioMemory fakes it. */
@@ -87,7 +88,8 @@ const fromSdk = (m: SdkMessage): TwilioMessage => ({
   direction: m.direction === "inbound" ? "inbound" : "outbound",
   numSegments: m.numSegments === null ? undefined : Number(m.numSegments),
   errorCode: m.errorCode ?? undefined,
-  errorMessage: m.errorMessage ?? (m.errorCode ? describeTwilioError(m.errorCode) : undefined),
+  // Twilio's own words only: what a code means when Twilio gives none is added where messages are shown.
+  errorMessage: m.errorMessage ?? undefined,
   dateCreated: toIso(m.dateCreated),
   dateUpdated: toIso(m.dateUpdated)
 })
@@ -105,8 +107,7 @@ export const mapSdkError = (operation: string, isSend: boolean) => (error: unkno
       operation,
       httpStatus: e.status,
       code,
-      detail: e.message ?? "request failed",
-      hint: code === undefined ? undefined : describeTwilioError(code)
+      detail: e.message ?? "request failed"
     })
   }
   const refused = e.code === "ECONNREFUSED" || e.code === "ENOTFOUND" || e.code === "EAI_AGAIN"
@@ -189,6 +190,12 @@ const makeLive = (config: AppConfigShape): TwilioShape => {
     findNumber: (phoneNumber) =>
       call("find phone number", false, (c) => c.incomingPhoneNumbers.list({ phoneNumber, limit: 1 })).pipe(
         Effect.map(([n]) => n === undefined ? undefined : { phoneNumber: n.phoneNumber, smsUrl: n.smsUrl, smsMethod: n.smsMethod })
-      )
+      ),
+    senders: Effect.all([
+      call("list phone numbers", false, (c) => c.incomingPhoneNumbers.list({ limit: 1000 })),
+      config.messagingServiceSid === undefined
+        ? Effect.succeed([])
+        : call("list Messaging Service senders", false, (c) => c.messaging.v1.services(config.messagingServiceSid!).phoneNumbers.list({ limit: 1000 }))
+    ]).pipe(Effect.map(([numbers, service]) => [...numbers, ...service].map((n) => n.phoneNumber)))
   }
 }

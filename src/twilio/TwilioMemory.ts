@@ -2,13 +2,15 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
+import * as Redacted from "effect/Redacted"
 import type * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import { AppConfig } from "../config/AppConfig.js"
-import { TwilioApiError } from "../domain/Errors.js"
+import { TwilioApiError } from "../twilio/TwilioErrors.js"
 import { type MessageStatus, randomSid } from "../domain/Message.js"
 import { nowIso } from "../domain/Time.js"
+import { SMS_PATH } from "../domain/WebhookPaths.js"
 import { type SendRequest, Twilio, type TwilioError, type TwilioMessage } from "./Twilio.js"
 
 export interface SentMessage extends TwilioMessage {
@@ -109,12 +111,13 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
         send,
         fetchMessage,
         listMessages,
+        senders: Effect.as(injected, config.phoneNumber === undefined ? [] : [config.phoneNumber]),
         fetchAccount: Effect.as(injected, { sid: config.accountSid, status: "active", friendlyName: "In-memory sandbox" }),
         findNumber: (phoneNumber: string) =>
           Effect.as(
             injected,
             phoneNumber === config.phoneNumber
-              ? { phoneNumber, smsUrl: `${config.webhookBaseUrl}/webhooks/twilio/sms`, smsMethod: "POST" }
+              ? { phoneNumber, smsUrl: `${Redacted.value(config.webhookSigningBaseUrl)}${SMS_PATH}`, smsMethod: "POST" }
               : undefined
           )
       }

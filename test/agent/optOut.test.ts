@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
-import { TwilioApiError } from "../../src/domain/Errors.js"
+import { TwilioApiError } from "../../src/twilio/TwilioErrors.js"
 import { TestLayer } from "../support/TestLayer.js"
 import { alice, bob, messageSid, ours } from "../unit/support.js"
 import { callError, callOk, failNext, inbound, refusedSend, sendSms, sentByTwilio } from "./support.js"

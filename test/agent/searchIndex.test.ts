@@ -7,7 +7,6 @@ import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
-import { INDEX_DELAY } from "../../src/storage/SearchIndex.js"
 import { TestLayer } from "../support/TestLayer.js"
 import { alice, messageSid, migratedUpTo, ours, tempDatabase } from "../unit/support.js"
 import { callOk, inbound } from "./support.js"
@@ -56,7 +55,8 @@ describe("search index", () => {
       yield* inbound(alice, "first")
       yield* inbound(alice, "second")
       expect((yield* indexState).indexed).toBe(0)
-      yield* TestClock.adjust(INDEX_DELAY)
+      // README: the index is filled a second after messages arrive.
+      yield* TestClock.adjust("1 second")
       yield* eventually(indexState, (s) => s.indexed === s.newest)
     }).pipe(Effect.provide(TestLayer())))
 

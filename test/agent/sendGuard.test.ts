@@ -6,10 +6,26 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as TestClock from "effect/TestClock"
-import { parseConfig } from "../../src/config/AppConfig.js"
-import { TwilioApiError, TwilioUnreachable } from "../../src/domain/Errors.js"
-import { TestLayer } from "../support/TestLayer.js"
-import { alice, bob, carol } from "../unit/support.js"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Deferred from "effect/Deferred"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import { AppConfig, parseConfig } from "../../src/config/AppConfig.js"
+import { Inbox } from "../../src/messaging/Inbox.js"
+import { Ingest } from "../../src/messaging/Ingest.js"
+import { Messaging } from "../../src/messaging/Messaging.js"
+import { SendGuard } from "../../src/messaging/SendGuard.js"
+import { Threading } from "../../src/messaging/Threading.js"
+import { Database } from "../../src/storage/Database.js"
+import { MessageStore } from "../../src/storage/MessageStore.js"
+import { OptOuts } from "../../src/storage/OptOuts.js"
+import { ReadMarkers } from "../../src/storage/ReadMarkers.js"
+import { SendKeys } from "../../src/storage/SendKeys.js"
+import { SendLog } from "../../src/storage/SendLog.js"
+import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
+import { TwilioApiError, TwilioUnreachable } from "../../src/twilio/TwilioErrors.js"
+import { TestLayer, testConfig } from "../support/TestLayer.js"
+import { alice, bob, carol, tempDatabase } from "../unit/support.js"
 import { AsyncSendLayer, callError, callOk, failNext, inbound, refusedSend, sendSms, sentByTwilio } from "./support.js"
 
 const uk = "+447700900123"
@@ -58,17 +74,66 @@ describe("SMS_MAX_PER_HOUR", () => {
       expect(yield* sentByTwilio).toHaveLength(3)
     }).pipe(Effect.provide(TestLayer({ maxPerHour: 2 }))))
 
-  // Each send takes its slot in a write transaction before Twilio is called, so concurrent sends see each other.
-  it.effect("concurrent sends cannot exceed the cap", () =>
+  // Two processes on one database pass the pre-check together (each counts 0 of 1); only the count taken again
+  // inside the reservation's write transaction keeps the second from sending.
+  it.scopedLive("two processes racing past the pre-check cannot exceed the cap together", () =>
     Effect.gen(function*() {
-      yield* sendSms({ to: alice })
-      const results = yield* Effect.all([sendSms({ to: bob }), sendSms({ to: carol })].map(Effect.either), {
-        concurrency: "unbounded"
-      })
-      expect(yield* sentByTwilio).toHaveLength(2)
-      expect(results.filter(Either.isLeft)).toMatchObject([{ left: { _tag: "SendRefused", rule: "SMS_MAX_PER_HOUR" } }])
-    }).pipe(Effect.provide(AsyncSendLayer({ maxPerHour: 2 }))))
+      const databasePath = yield* tempDatabase("cap.db")
+      const arrived = yield* Ref.make(0)
+      const bothChecked = yield* Deferred.make<void>()
+      const atPreCheck = Effect.flatMap(Ref.updateAndGet(arrived, (n) => n + 1), (n) =>
+        Effect.zipRight(n === 2 ? Deferred.succeed(bothChecked, undefined) : Effect.void, Deferred.await(bothChecked)))
+      const process = () => capRaceGraph(databasePath, atPreCheck)
+      const [one, two] = yield* Effect.all([
+        Effect.either(sendSms({ to: alice }).pipe(Effect.provide(process()))),
+        Effect.either(sendSms({ to: bob }).pipe(Effect.provide(process())))
+      ], { concurrency: "unbounded" })
+      expect([one, two].filter(Either.isRight)).toHaveLength(1)
+      expect([one, two].filter(Either.isLeft)).toMatchObject([{ left: { _tag: "SendRefused", rule: "SMS_MAX_PER_HOUR" } }])
+      const sent = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT COUNT(*) AS n FROM messages`).pipe(
+        Effect.provide(TestLayer({ databasePath }))
+      )
+      expect(sent[0]!.n).toBe(1)
+    }))
 })
+
+/**
+ * One process's service graph for the cap race: everything as usual, but its send guard's first count of the
+ * send log (the pre-check) waits at `atPreCheck` once it has counted.
+ */
+const capRaceGraph = (databasePath: string, atPreCheck: Effect.Effect<void>) => {
+  const gatedSendLog = Layer.effect(
+    SendLog,
+    Effect.gen(function*() {
+      const real = yield* SendLog
+      let first = true
+      return SendLog.make({
+        ...real,
+        countSince: (since) => {
+          if (!first) return real.countSince(since)
+          first = false
+          return Effect.tap(real.countSince(since), () => atPreCheck)
+        }
+      })
+    })
+  ).pipe(Layer.provide(SendLog.Default))
+  const guard = SendGuard.DefaultWithoutDependencies.pipe(Layer.provide(Layer.mergeAll(gatedSendLog, OptOuts.Default, Database.Default)))
+  return Messaging.DefaultWithoutDependencies.pipe(
+    Layer.provide(Layer.mergeAll(
+      guard,
+      MessageStore.Default,
+      Threading.Default,
+      OptOuts.Default,
+      SendKeys.Default,
+      Inbox.Default,
+      Ingest.Default,
+      Database.Default,
+      ReadMarkers.Default
+    )),
+    Layer.provide(TwilioMemory.layer),
+    Layer.provide(AppConfig.layer(testConfig({ databasePath, maxPerHour: 1 })))
+  )
+}
 
 describe("send guard from the environment", () => {
   const env = {
@@ -77,7 +142,7 @@ describe("send guard from the environment", () => {
     TWILIO_PHONE_NUMBER: "+15551234567",
     WEBHOOK_BASE_URL: "https://abc123.ngrok.io"
   }
-  const parse = (extra: Record<string, string>) => parseConfig({ ...env, ...extra }, { sandbox: false, baseDir: "/opt/twilio-mcp" })
+  const parse = (extra: Record<string, string>) => parseConfig({ ...env, ...extra }, { sandbox: false })
   const problems = (extra: Record<string, string>) =>
     Either.match(parse(extra), { onLeft: (e) => e.problems, onRight: () => expect.fail(`${JSON.stringify(extra)} was accepted`) })
 

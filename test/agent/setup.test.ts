@@ -1,7 +1,7 @@
 /** check_setup, sync_messages on the in-memory Twilio, and the size of tools/list (issue 4, items 8, 9 and "lean"). */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { TwilioApiError } from "../../src/domain/Errors.js"
+import { TwilioApiError } from "../../src/twilio/TwilioErrors.js"
 import { listTools } from "../../src/mcp/Bridge.js"
 import { sandboxTools, tools } from "../../src/mcp/tools/index.js"
 import { TestLayer } from "../support/TestLayer.js"

@@ -5,7 +5,6 @@
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
@@ -13,7 +12,6 @@ import * as TestClock from "effect/TestClock"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { POLL_INTERVAL } from "../../src/messaging/Inbox.js"
 import { Messaging } from "../../src/messaging/Messaging.js"
 import { TestLayer } from "../support/TestLayer.js"
 import { alice, bob, carol, send } from "../unit/support.js"
@@ -86,13 +84,13 @@ describe("wait_for_reply wakes up", () => {
       // A second service graph on the same file: its inbound path cannot signal this process's waiter.
       const reply = yield* inbound(alice, "Pong from the webhooks process").pipe(Effect.provide(TestLayer({ databasePath })))
       expect(yield* stillWaiting(waiter)).toBe(true)
-      // The next poll sees the other connection's commit.
-      yield* TestClock.adjust(POLL_INTERVAL)
+      // The next poll, within a second (README), sees the other connection's commit.
+      yield* TestClock.adjust("1 second")
 
       const result = yield* joinWithin(waiter)
       expect(result).toMatchObject({ status: "reply", conversationId, messages: [{ messageSid: reply.sid, body: "Pong from the webhooks process" }] })
       // Woken by that poll, not by the 30 s timeout.
-      expect(yield* Clock.currentTimeMillis).toBe(1_000 + Duration.toMillis(POLL_INTERVAL))
+      expect(yield* Clock.currentTimeMillis).toBe(2_000)
     }).pipe(Effect.provide(TestLayer({ databasePath })))
   })
 
@@ -137,7 +135,8 @@ describe("wait_for_reply `since`", () => {
 
       const result = yield* joinWithin(yield* startWaiting({ conversationId: conversationId! }))
       expect(result.messages.map((m) => m.messageSid)).toEqual([early.sid])
-      expect(result.since).toBe(result.messages[0]!.timestamp)
+      // A cursor: the message's time, and its id for the messages stored in the same millisecond.
+      expect(result.since).toMatch(new RegExp(`^${result.messages[0]!.timestamp.replaceAll(".", "\\.")}#\\d+$`))
     }).pipe(Effect.provide(TestLayer())))
 
   it.effect("the returned since waits for the next message only", () =>
@@ -160,11 +159,8 @@ describe("wait_for_reply `since`", () => {
       expect(yield* joinWithin(third)).toMatchObject({ status: "timeout", messages: [], since: two.since })
     }).pipe(Effect.provide(TestLayer())))
 
-  // BUG: `since` is a millisecond timestamp compared with `created_at > since` (MessageStore.inboundAfter). A
-  // second text stored in the same millisecond as the one a wait returned (two webhooks at once, or sync_messages
-  // storing a batch) is never returned by the next wait_for_reply: the cursor skips it. A cursor on (created_at, id)
-  // or on the row id would not. Under the TestClock both texts get the same timestamp, which exposes it.
-  it.effect.fails("a second text stored in the same millisecond as the returned one is still returned by the next wait", () =>
+  // Under the TestClock both texts get the same timestamp: two webhooks at once, or sync_messages storing a batch.
+  it.effect("a second text stored in the same millisecond as the returned one is still returned by the next wait", () =>
     Effect.gen(function*() {
       const { conversationId } = yield* send(alice, "Hi")
       yield* TestClock.adjust("1 second")
@@ -178,7 +174,80 @@ describe("wait_for_reply `since`", () => {
     }).pipe(Effect.provide(TestLayer())))
 })
 
+describe("wait_for_reply never returns a reply twice (read markers)", () => {
+  it.effect("a second wait without since waits for a new reply, by conversationId and by from; it returns only the new one", () =>
+    Effect.gen(function*() {
+      const { conversationId } = yield* send(alice, "Lunch?")
+      yield* TestClock.adjust("1 second")
+      const yes = yield* inbound(alice, "yes")
+      expect((yield* joinWithin(yield* startWaiting({ conversationId: conversationId! }))).messages.map((m) => m.messageSid)).toEqual([yes.sid])
+
+      for (const input of [{ conversationId: conversationId! }, { from: alice }]) {
+        const again = yield* startWaiting({ ...input, timeoutSeconds: 5 })
+        yield* TestClock.adjust("1 second")
+        expect(yield* stillWaiting(again)).toBe(true)
+        yield* TestClock.adjust("4 seconds")
+        expect(yield* joinWithin(again)).toMatchObject({ status: "timeout", messages: [] })
+      }
+
+      const waiter = yield* startWaiting({ from: alice })
+      yield* TestClock.adjust("1 second")
+      const noon = yield* inbound(alice, "at noon")
+      expect((yield* joinWithin(waiter)).messages.map((m) => m.messageSid)).toEqual([noon.sid])
+    }).pipe(Effect.provide(TestLayer())))
+
+  it.effect("an explicit since still wins: it returns what was already returned", () =>
+    Effect.gen(function*() {
+      const { conversationId, timestamp } = yield* send(alice, "Lunch?")
+      yield* TestClock.adjust("1 second")
+      const yes = yield* inbound(alice, "yes")
+      yield* joinWithin(yield* startWaiting({ conversationId: conversationId! }))
+      const again = yield* joinWithin(yield* startWaiting({ conversationId: conversationId!, since: timestamp }))
+      expect(again.messages.map((m) => m.messageSid)).toEqual([yes.sid])
+    }).pipe(Effect.provide(TestLayer())))
+
+  it.effect("get_conversation_thread marks what it shows read; list_conversations counts what is unread", () =>
+    Effect.gen(function*() {
+      const { conversationId } = yield* send(alice, "Lunch?")
+      yield* TestClock.adjust("1 second")
+      yield* inbound(alice, "yes")
+      yield* inbound(alice, "at noon")
+      const unread = Effect.map(call("list_conversations", {}), (r) => (r.structuredContent as any).conversations[0].unread)
+      expect(yield* unread).toBe(2)
+      expect((yield* call("get_conversation_thread", { conversationId })).isError).toBeFalsy()
+      expect(yield* unread).toBe(0)
+      const waiter = yield* startWaiting({ conversationId: conversationId!, timeoutSeconds: 1 })
+      yield* TestClock.adjust("1 second")
+      expect(yield* joinWithin(waiter)).toMatchObject({ status: "timeout", messages: [] })
+      yield* inbound(alice, "or one?")
+      expect(yield* unread).toBe(1)
+    }).pipe(Effect.provide(TestLayer())))
+
+  it.effect("processes sharing the database share the marker: what one returned, another does not return again", () => {
+    const databasePath = sharedDatabase()
+    return Effect.gen(function*() {
+      const { conversationId } = yield* send(alice, "Ping")
+      yield* TestClock.adjust("1 second")
+      const pong = yield* inbound(alice, "Pong")
+      expect((yield* joinWithin(yield* startWaiting({ conversationId: conversationId! }))).messages.map((m) => m.messageSid)).toEqual([pong.sid])
+      // A second service graph on the same file: another MCP client's process.
+      const other = yield* Effect.fork(awaitReply({ conversationId: conversationId!, timeoutSeconds: 1 }).pipe(Effect.provide(TestLayer({ databasePath }))))
+      yield* TestClock.adjust("1 second")
+      expect(yield* joinWithin(other)).toMatchObject({ status: "timeout", messages: [] })
+    }).pipe(Effect.provide(TestLayer({ databasePath })))
+  })
+})
+
 describe("wait_for_reply tool", () => {
+  it.effect("waits 45 s when timeoutSeconds is not given", () =>
+    Effect.gen(function*() {
+      const waiter = yield* Effect.fork(call("wait_for_reply", { from: alice }))
+      yield* TestClock.adjust("44999 millis")
+      expect(yield* stillWaiting(waiter)).toBe(true)
+      yield* TestClock.adjust("1 millis")
+      expect((yield* joinWithin(waiter)).structuredContent).toMatchObject({ status: "timeout", messages: [] })
+    }).pipe(Effect.provide(TestLayer())))
+
   it.effect.each([
     ["neither conversationId nor from", {}],
     ["both conversationId and from", { conversationId: "00000000-0000-4000-8000-000000000000", from: alice }]

@@ -7,7 +7,6 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type McpProcess, startMcp } from "../support/McpProcess.js"
-import { poll } from "../support/Output.js"
 import { freePort } from "../support/ports.js"
 import { exitWithin, spawnServer, tempDir } from "../support/ServerProcess.js"
 import { type Stack, startStackWithServer } from "../support/Stack.js"
@@ -188,7 +187,8 @@ describe("catch-up", () => {
   it("a server starting up stores what arrived while no server received webhooks", async () => {
     const missed = await missedInbound("+15558000006", "anyone there?")
     const late = await startMcp(stack.env, stack.dir)
-    const found = await poll(() => inboundFrom(server, "+15558000006"), (r) => r.totalCount > 0, 15_000)
+    await late.stderr.waitForLine(/catch-up: 1 missed inbound stored/)
+    const found = await inboundFrom(server, "+15558000006")
     expect(found.messages).toMatchObject([{ messageSid: missed.sid, body: "anyone there?" }])
     await late.stop()
   })
@@ -232,7 +232,8 @@ describe("--sandbox", () => {
     expect(sent).toMatchObject({ status: "queued", to: "+15558000007", segments: 1, encoding: "GSM-7" })
     expect(sent.messageSid).toMatch(SID)
 
-    const thread = await poll(() => threadOf(sandbox, sent.conversationId), (t) => t.messages[0]?.status === "delivered", 10_000)
+    await sandbox.stderr.waitForLine(new RegExp(`sandbox carrier: ${sent.messageSid} delivered`))
+    const thread = await threadOf(sandbox, sent.conversationId)
     expect(thread.messages).toMatchObject([{ messageSid: sent.messageSid, direction: "outbound", status: "delivered" }])
   })
 

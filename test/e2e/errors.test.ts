@@ -56,10 +56,10 @@ describe("tool errors against the emulator", () => {
       expected: [new RegExp(`Message ${unknownSid} not found`)]
     },
     {
-      case: "a from number the account does not own (21606)",
+      case: "a from number the account does not own (Twilio would refuse it: 21606)",
       tool: "send_sms",
       args: { to: "+15557100002", message: "hi", from: "+15559990000" },
-      expected: [/21606/, /not an SMS-capable number of this account/]
+      expected: [/Not sent: \+15559990000 is not one of this account's SMS senders \(\+15550001111\)/]
     }
   ])("$case", async ({ tool, args, expected }) => {
     const text = await server.callError(tool, args)

@@ -5,7 +5,6 @@
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest"
 import { OUR_NUMBER } from "../support/Emulator.js"
 import { type McpProcess, startMcp } from "../support/McpProcess.js"
-import { poll } from "../support/Output.js"
 import { stopAll } from "../support/ServerProcess.js"
 import { type Stack, startStack } from "../support/Stack.js"
 
@@ -55,10 +54,9 @@ it("a second process on the same port and database warns on stderr and keeps ser
   expect(messages[0].conversationId).toBe(sent.conversationId)
 
   await stack.emulator.simulateStatus(sent.messageSid, "delivered")
-  const thread = await poll(
-    () => second.call("get_conversation_thread", { conversationId: sent.conversationId }),
-    (t) => t.messages[0]?.status === "delivered"
-  )
+  // The first process logs the callback once it is committed; the second then reads it from the shared file.
+  await first.stderr.waitForLine(new RegExp(`status callback ${sent.messageSid} delivered`))
+  const thread = await second.call("get_conversation_thread", { conversationId: sent.conversationId })
   expect(sids(thread.messages)).toEqual([sent.messageSid, inbound.sid])
-  await expect(first.stderr.waitForLine(new RegExp(`status callback.*${sent.messageSid}.*delivered`))).resolves.toBeTruthy()
+  expect(thread.messages[0].status).toBe("delivered")
 })

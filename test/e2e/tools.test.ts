@@ -5,7 +5,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { OUR_NUMBER } from "../support/Emulator.js"
 import type { McpProcess } from "../support/McpProcess.js"
-import { poll } from "../support/Output.js"
 import { type Stack, startStackWithServer } from "../support/Stack.js"
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -136,7 +135,8 @@ describe("status callbacks", () => {
     await stack.emulator.simulateStatus(sent.messageSid, "delivered")
 
     // Only the webhook can have written this: get_message_status is never called for this message.
-    const result = await poll(() => thread(sent.conversationId), (t) => t.messages[0]?.status === "delivered")
+    await server.stderr.waitForLine(new RegExp(`status callback ${sent.messageSid} delivered`))
+    const result = await thread(sent.conversationId)
     expect(result.messages).toMatchObject([{ messageSid: sent.messageSid, direction: "outbound", status: "delivered" }])
   })
 })

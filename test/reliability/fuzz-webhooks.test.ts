@@ -8,15 +8,11 @@
 import { expect, layer } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
-import * as Schema from "effect/Schema"
 import twilio from "twilio"
-import { InboundForm, StatusForm } from "../../src/http/WebhookForms.js"
-import { MAX_BODY_BYTES } from "../../src/http/WebhookRoutes.js"
 import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_PHONE } from "../support/TestLayer.js"
 import {
   ALICE,
@@ -88,16 +84,53 @@ const signatureFor = (c: Case, form: Record<string, string | Array<string>>): st
   }
 }
 
+// The model's own statement of the rules: Twilio's fields (TWILIO-FACTS, Twilio's docs) and the README's
+// limits, written here rather than taken from the server's schemas, so the two can disagree.
+
+/** README: a webhook body over 64 KiB is refused with 413. */
+const MAX_BODY = 64 * 1024
+
+type Form = Record<string, string | Array<string>>
+
+/** A field Twilio sends once: a repeated one is not Twilio's. */
+const one = (form: Form, name: string) => (typeof form[name] === "string" ? (form[name] as string) : undefined)
+const present = (form: Form, name: string) => Object.prototype.hasOwnProperty.call(form, name)
+const isSid = (prefix: string) => (v: string | undefined) => v !== undefined && new RegExp(`^(${prefix})[0-9a-fA-F]{32}$`).test(v)
+/** An address (E.164, short code, alphanumeric, whatsapp:…): up to 128 characters, not blank. */
+const isAddress = (v: string | undefined) => v !== undefined && v.trim().length >= 1 && v.trim().length <= 128
+/** A count in decimal digits, at most `max`. */
+const isCount = (max: number) => (v: string | undefined) => v !== undefined && /^\d{1,4}$/.test(v) && Number(v) <= max
+/** Where a field is optional it may be absent, but not repeated and not malformed. */
+const optional = (form: Form, name: string, valid: (v: string | undefined) => boolean) => !present(form, name) || valid(one(form, name))
+
+const messageStatuses = [
+  "accepted", "scheduled", "queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled",
+  "partially_delivered", "read", "receiving", "received"
+]
+
+const inboundFieldsValid = (form: Form) =>
+  isSid("SM|MM")(one(form, "MessageSid")) &&
+  isAddress(one(form, "From")) &&
+  isAddress(one(form, "To")) &&
+  optional(form, "Body", (v) => v !== undefined && v.length <= 10_000) &&
+  optional(form, "NumMedia", isCount(10)) &&
+  optional(form, "NumSegments", isCount(1000)) &&
+  optional(form, "MessagingServiceSid", (v) => v !== undefined)
+
+const statusFieldsValid = (form: Form) =>
+  isSid("SM|MM")(one(form, "MessageSid")) &&
+  messageStatuses.includes(one(form, "MessageStatus") ?? "") &&
+  // Twilio sends ErrorCode= (empty) for no code.
+  optional(form, "ErrorCode", (v) => v !== undefined && /^\d{0,9}$/.test(v.trim())) &&
+  optional(form, "ErrorMessage", (v) => v !== undefined && v.length <= 1000)
+
 /** What the rules say the server must answer: content type, size, signature, account, then the fields. */
-const expectedStatus = (c: Case, body: Uint8Array, form: Record<string, string | Array<string>>): number => {
-  if (!c.contentType.toLowerCase().startsWith(FORM)) return 415
-  if (body.length > MAX_BODY_BYTES) return 413
+const expectedStatus = (c: Case, body: Uint8Array, form: Form): number => {
+  if (c.contentType.split(";")[0]!.trim().toLowerCase() !== FORM) return 415
+  if (body.length > MAX_BODY) return 413
   if (c.signing !== "valid") return 403
-  if (form.AccountSid !== TEST_ACCOUNT_SID) return 403
-  const valid = c.path === SMS_PATH
-    ? Either.isRight(Schema.decodeUnknownEither(InboundForm)(form))
-    : Either.isRight(Schema.decodeUnknownEither(StatusForm)(form))
-  return valid ? 200 : 400
+  if (one(form, "AccountSid") !== TEST_ACCOUNT_SID) return 403
+  return (c.path === SMS_PATH ? inboundFieldsValid(form) : statusFieldsValid(form)) ? 200 : 400
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -122,7 +155,7 @@ const value = fc.oneof(
     arbitrary: fc.constantFrom(
       "", " ", "0", "-1", "10", "11", "1e3", "0x1", "x", ALICE, TEST_PHONE, "12345", "ACME", "whatsapp:+15551234567",
       TEST_ACCOUNT_SID, `AC${"b".repeat(32)}`, `SM${"c".repeat(32)}`, "SM123", "queued", "delivered", "read", "received",
-      "exploded", "STOP", "30003", "%ZZ", "\u0000", "😀", "{\"json\":true}"
+      "exploded", "STOP", "30003", " 5", "007", "%ZZ", "\u0000", "😀", "{\"json\":true}"
     )
   },
   { weight: 1, arbitrary: fc.constantFrom(...edgeStrings) }
@@ -171,7 +204,17 @@ const caseArbitrary: fc.Arbitrary<Case> = fc.record({
   query: fc.oneof({ weight: 5, arbitrary: fc.constant("") }, { weight: 1, arbitrary: fc.constantFrom("?tenant=a", "?a=%ZZ", "?a=%E2%82&b", "?é=ü", "?a=1&a=2") }),
   contentType: fc.oneof(
     { weight: 8, arbitrary: fc.constant(FORM) },
-    { weight: 1, arbitrary: fc.constantFrom(`${FORM}; charset=UTF-8`, "APPLICATION/X-WWW-FORM-URLENCODED", "application/json", "text/plain", "multipart/form-data; boundary=x") }
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        `${FORM}; charset=UTF-8`,
+        "APPLICATION/X-WWW-FORM-URLENCODED",
+        `${FORM}junk`,
+        "application/json",
+        "text/plain",
+        "multipart/form-data; boundary=x"
+      )
+    }
   ),
   signing: fc.oneof(
     { weight: 5, arbitrary: fc.constant<Signing>("valid") },

@@ -130,6 +130,22 @@ describe("rate limited", () => {
       expect(counts.messages).toBe(1)
     }).pipe(Effect.scoped))
 
+  // Each refusal comes with what to do, whatever path it took (README: 21608 trial, 30034 A2P, 21606 sender).
+  const advised: ReadonlyArray<readonly [number, string, Record<string, unknown>, RegExp]> = [
+    [21608, "The number +15557770001 is unverified.", {}, /Trial account: the recipient must be a verified number/],
+    [30034, "Message from an Unregistered Number", {}, /not registered for A2P 10DLC: register it in the Twilio console/],
+    [21606, "The From phone number is not a valid, SMS-capable inbound phone number.", { from: "+15557779999" }, /use TWILIO_PHONE_NUMBER or one you own/]
+  ]
+  advised.forEach(([code, detail, extra, advice]) =>
+    it.live(`${code} over HTTP: Twilio's words and what to do`, () =>
+      Effect.gen(function*() {
+        // Every request is refused: with a from, listing the account's senders is too, so Twilio judges the send.
+        const stub = yield* stubTwilio(() => ({ status: 400, body: errorJson(400, code, detail) }))
+        const text = yield* callFailing("send_sms", { ...sendSms, ...extra }).pipe(onTwilioAt(stub.url))
+        expect(text).toContain(`Twilio error ${code} (HTTP 400) during send: ${detail}`)
+        expect(text).toMatch(advice)
+      }).pipe(Effect.scoped)))
+
   it.live("a 400 refusal is not retried and stores nothing", () =>
     Effect.gen(function*() {
       const stub = yield* stubTwilio(() => ({ status: 400, body: errorJson(400, 21211, "The 'To' number is not a valid phone number.") }))

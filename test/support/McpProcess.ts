@@ -23,11 +23,19 @@ export interface McpProcess {
 const text = (result: CallToolResult) =>
   result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join("\n")
 
-/** Spawns `node dist/index.js …args` with `env` and connects the MCP SDK client over stdio. */
-export const startMcp = async (env: Env, cwd = os.tmpdir(), args: ReadonlyArray<string> = []): Promise<McpProcess> => {
+/**
+ * Spawns `node dist/index.js …args` (or `command …args`, e.g. an installed bin) with `env` and connects the
+ * MCP SDK client over stdio.
+ */
+export const startMcp = async (
+  env: Env,
+  cwd = os.tmpdir(),
+  args: ReadonlyArray<string> = [],
+  command: ReadonlyArray<string> = [process.execPath, SERVER_ENTRY]
+): Promise<McpProcess> => {
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [SERVER_ENTRY, ...args],
+    command: command[0]!,
+    args: [...command.slice(1), ...args],
     env,
     cwd,
     stderr: "pipe"

@@ -45,7 +45,10 @@ export const capture = (stream: Readable, name: string): Output => {
   return { text: () => text, lines, waitForLine }
 }
 
-/** Calls `get` until `done` holds for its result, at most until the deadline; returns that result. */
+/**
+ * Calls `get` until `done` holds for its result, at most until the deadline; returns that result. Only for a
+ * condition no event announces (a port refusing connections): otherwise await the line or notification.
+ */
 export const poll = async <A>(get: () => Promise<A>, done: (a: A) => boolean, timeoutMs = 10_000): Promise<A> => {
   const deadline = Date.now() + timeoutMs
   for (;;) {

@@ -54,9 +54,14 @@ export interface ServerProcess {
   readonly kill: () => Promise<void>
 }
 
-/** `node dist/index.js …args` with exactly `env` (plus PATH and HOME), stdio piped. */
-export const spawnServer = (env: Env, args: ReadonlyArray<string> = [], cwd = os.tmpdir()): ServerProcess => {
-  const child = spawn(process.execPath, [SERVER_ENTRY, ...args], {
+/** `node dist/index.js …args` (or `command …args`) with exactly `env` (plus PATH and HOME), stdio piped. */
+export const spawnServer = (
+  env: Env,
+  args: ReadonlyArray<string> = [],
+  cwd = os.tmpdir(),
+  command: ReadonlyArray<string> = [process.execPath, SERVER_ENTRY]
+): ServerProcess => {
+  const child = spawn(command[0]!, [...command.slice(1), ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
     stdio: "pipe"

@@ -6,7 +6,7 @@ import * as Schema from "effect/Schema"
 import { listTools } from "../../src/mcp/Bridge.js"
 import { toolJsonSchema } from "../../src/mcp/JsonSchema.js"
 import { sandboxTools, tools } from "../../src/mcp/tools/index.js"
-import { TwilioApiError } from "../../src/domain/Errors.js"
+import { TwilioApiError } from "../../src/twilio/TwilioErrors.js"
 import { TestLayer } from "../support/TestLayer.js"
 import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
 import { alice, bob, callTool, expectNothingSentOrStored, ours, receive, snapshot } from "./support.js"
@@ -99,7 +99,7 @@ describe("tools/list schemas", () => {
   })
 
   it("shows the limits a client needs", () => {
-    expect(inputProperty("send_sms", "message")).toMatchObject({ type: "string", minLength: 1, maxLength: 1600 })
+    expect(inputProperty("send_sms", "message")).toMatchObject({ type: "string", maxLength: 1600 })
     expect(inputProperty("send_sms", "to")).toMatchObject({ type: "string", pattern: "^\\+[1-9]\\d{1,14}$" })
     expect((toolNamed("send_sms").inputSchema as Json).required).toEqual(["to", "message"])
     expect(inputProperty("send_sms", "mediaUrls")).toMatchObject({ type: "array", maxItems: 10 })

@@ -1,11 +1,18 @@
-import { afterAll, afterEach, describe, expect, it, vi } from "@effect/vitest"
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { type AppConfigShape, ConfigInvalid, loadConfig, parseConfig, projectRoot, readDotEnv } from "../../src/config/AppConfig.js"
+import {
+  type AppConfigShape,
+  commandLine,
+  ConfigInvalid,
+  loadConfig,
+  type Location,
+  parseConfig
+} from "../../src/config/AppConfig.js"
 import { Messaging } from "../../src/messaging/Messaging.js"
 import { TestLayer } from "../support/TestLayer.js"
 import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
@@ -14,6 +21,8 @@ import { alice } from "./support.js"
 const SID = `AC${"0123456789abcdef".repeat(2)}`
 const TOKEN = "s3cr3t-token-0123456789abcdef-xyz"
 const baseDir = "/opt/twilio-mcp"
+/** A source checkout at baseDir, started from `/` as Claude Desktop does. */
+const checkout: Location = { projectRoot: baseDir, cwd: "/", platform: "linux", homeDir: "/home/ada" }
 
 const validEnv = {
   TWILIO_ACCOUNT_SID: SID,
@@ -24,10 +33,10 @@ const validEnv = {
 
 type Env = Record<string, string | undefined>
 
-const parse = (env: Env, sandbox = false) => parseConfig(env, { sandbox, baseDir })
+const parse = (env: Env, sandbox = false, location = checkout) => parseConfig(env, { sandbox, location })
 
-const configOf = (env: Env, sandbox = false): AppConfigShape =>
-  Either.getOrThrowWith(parse(env, sandbox), (e) => new Error(e.message))
+const configOf = (env: Env, sandbox = false, location = checkout): AppConfigShape =>
+  Either.getOrThrowWith(parse(env, sandbox, location), (e) => new Error(e.message))
 
 /** Why `env` was rejected; fails the test if it was accepted. */
 const rejection = (env: Env): ConfigInvalid =>
@@ -167,6 +176,19 @@ describe("parseConfig", () => {
     expect(config.twilioApiBaseUrl).toBe("http://127.0.0.1:4010")
   })
 
+  it("keeps WEBHOOK_BASE_URL's user:password@ only in what Twilio signs and calls, never in what is shown", () => {
+    const config = configOf({ ...validEnv, WEBHOOK_BASE_URL: "https://hook:s3cret@abc123.ngrok.io/" })
+    expect(config.webhookBaseUrl).toBe("https://abc123.ngrok.io")
+    expect(Redacted.value(config.webhookSigningBaseUrl)).toBe("https://hook:s3cret@abc123.ngrok.io")
+    expect(JSON.stringify(config)).not.toMatch(/s3cret/)
+  })
+
+  it("the sandbox's public URL is its own listener: http://127.0.0.1 and WEBHOOK_PORT (3000 unless set)", () => {
+    expect(configOf({}, true).webhookBaseUrl).toBe("http://127.0.0.1:3000")
+    expect(configOf({ WEBHOOK_PORT: "4555" }, true).webhookBaseUrl).toBe("http://127.0.0.1:4555")
+    expect(configOf({ WEBHOOK_BASE_URL: "https://sandbox.example.test" }, true).webhookBaseUrl).toBe("https://sandbox.example.test")
+  })
+
   it("runs in sandbox mode with no Twilio variables, ignoring real credentials", () => {
     const config = configOf({}, true)
     expect(config.sandbox).toBe(true)
@@ -197,38 +219,168 @@ describe("WEBHOOK_BASE_URL reaches the status callback", () => {
     ))
 })
 
-/** This server's variables (any added later too): cleared so the machine's own environment cannot leak in. */
-const ownVariable = /^(TWILIO_|WEBHOOK_|SMS_|ENABLE_|DATABASE_PATH$|LOG_LEVEL$|AUTO_CREATE_CONVERSATIONS$)/
-
-describe("readDotEnv and loadConfig", () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twilio-mcp-config-"))
-
-  afterEach(() => {
-    vi.unstubAllEnvs()
-    vi.restoreAllMocks()
+describe("WEBHOOK_PORT", () => {
+  it("refuses 0, which would listen on a port Twilio cannot be told, in the usual message", () => {
+    expect(problemsOf({ ...validEnv, WEBHOOK_PORT: "0" })).toEqual([
+      "WEBHOOK_PORT must not be 0: Twilio needs a fixed port to reach (choose one, e.g. 3000)"
+    ])
+    expect(rejection({ ...validEnv, WEBHOOK_PORT: "0" }).message).toMatch(/^Environment validation failed:\n {2}- WEBHOOK_PORT must not be 0/)
+    expect(Either.isLeft(parse({ WEBHOOK_PORT: "0" }, true))).toBe(true)
   })
+
+  it.each([["1", 1], ["65535", 65535]])("accepts %s", (value, port) => {
+    expect(configOf({ ...validEnv, WEBHOOK_PORT: value }).webhookPort).toBe(port)
+  })
+
+  it("refuses ports past 65535", () => {
+    expect(problemsOf({ ...validEnv, WEBHOOK_PORT: "65536" })).toEqual(["WEBHOOK_PORT must be between 1 and 65535"])
+  })
+})
+
+describe("TWILIO_MCP_SANDBOX", () => {
+  it.each(["true", "1", "yes", "on"])("%j runs the sandbox as --sandbox does, ignoring real credentials", (value) => {
+    const config = configOf({ TWILIO_MCP_SANDBOX: value, TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN })
+    expect(config.sandbox).toBe(true)
+    expect(config.accountSid).not.toBe(SID)
+    expect(config.databasePath).toBe(path.join(baseDir, "data", "sandbox.db"))
+    expect(config.webhookBaseUrl).toBe("http://127.0.0.1:3000")
+  })
+
+  it("false (or unset) leaves the real account in use", () => {
+    expect(configOf({ ...validEnv, TWILIO_MCP_SANDBOX: "false" }).sandbox).toBe(false)
+    expect(problemsOf({ TWILIO_MCP_SANDBOX: "off" })).toContain("TWILIO_ACCOUNT_SID is required")
+  })
+
+  it("is reported like any other variable when it is neither true nor false", () => {
+    expect(problemsOf({ ...validEnv, TWILIO_MCP_SANDBOX: "sometimes" })).toEqual([
+      'TWILIO_MCP_SANDBOX must be true or false (got "sometimes")'
+    ])
+  })
+})
+
+describe("the database of an installed package", () => {
+  const npx = (homeDir: string, platform: NodeJS.Platform = "linux"): Location => ({
+    projectRoot: `${homeDir}/.npm/_npx/4f1c/node_modules/twilio-sms-mcp`,
+    cwd: "/",
+    platform,
+    homeDir
+  })
+
+  it("goes to the XDG data folder on Linux, not under node_modules", () => {
+    expect(configOf(validEnv, false, npx("/home/ada")).databasePath).toBe("/home/ada/.local/share/twilio-sms-mcp/twilio.db")
+    expect(configOf({}, true, npx("/home/ada")).databasePath).toBe("/home/ada/.local/share/twilio-sms-mcp/sandbox.db")
+    expect(configOf({ ...validEnv, XDG_DATA_HOME: "/data/ada" }, false, npx("/home/ada")).databasePath)
+      .toBe("/data/ada/twilio-sms-mcp/twilio.db")
+    // The XDG specification: a relative path is ignored.
+    expect(configOf({ ...validEnv, XDG_DATA_HOME: "data" }, false, npx("/home/ada")).databasePath)
+      .toBe("/home/ada/.local/share/twilio-sms-mcp/twilio.db")
+  })
+
+  it("goes to Application Support on macOS and %APPDATA% on Windows", () => {
+    expect(configOf(validEnv, false, npx("/Users/ada", "darwin")).databasePath)
+      .toBe("/Users/ada/Library/Application Support/twilio-sms-mcp/twilio.db")
+    const windows: Location = {
+      projectRoot: "C:\\Users\\ada\\AppData\\Local\\npm-cache\\_npx\\4f1c\\node_modules\\twilio-sms-mcp",
+      cwd: "C:\\",
+      platform: "win32",
+      homeDir: "C:\\Users\\ada"
+    }
+    expect(configOf({ ...validEnv, APPDATA: "D:\\Roaming" }, false, windows).databasePath).toBe("D:\\Roaming\\twilio-sms-mcp\\twilio.db")
+    expect(configOf(validEnv, false, windows).databasePath).toBe("C:\\Users\\ada\\AppData\\Roaming\\twilio-sms-mcp\\twilio.db")
+  })
+
+  it("resolves a relative DATABASE_PATH in that folder; an absolute one stays", () => {
+    expect(configOf({ ...validEnv, DATABASE_PATH: "work/sms.db" }, false, npx("/home/ada")).databasePath)
+      .toBe("/home/ada/.local/share/twilio-sms-mcp/work/sms.db")
+    expect(configOf({ ...validEnv, DATABASE_PATH: "/srv/sms.db" }, false, npx("/home/ada")).databasePath).toBe("/srv/sms.db")
+  })
+})
+
+describe("commandLine", () => {
+  it("is node and the absolute bundle path from a checkout, npx and the package name when installed", () => {
+    expect(commandLine(checkout)).toBe("node /opt/twilio-mcp/dist/index.js")
+    expect(commandLine({ ...checkout, projectRoot: "/usr/lib/node_modules/twilio-sms-mcp" })).toBe("npx -y twilio-sms-mcp")
+    expect(commandLine({ ...checkout, projectRoot: "C:\\Users\\Ada Lovelace\\twilio-mcp", platform: "win32" }))
+      .toBe('node "C:\\Users\\Ada Lovelace\\twilio-mcp\\dist\\index.js"')
+  })
+})
+
+/** This server's variables (any added later too): cleared so the machine's own environment cannot leak in. */
+const ownVariable = /^(TWILIO_|WEBHOOK_|SMS_|ENABLE_|DATABASE_PATH$|LOG_LEVEL$|AUTO_CREATE_CONVERSATIONS$|XDG_DATA_HOME$|APPDATA$)/
+
+describe("loadConfig: the environment, then .env in the working directory, then .env in the project folder", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twilio-mcp-config-"))
+  const project = path.join(tmp, "project")
+  const cwd = path.join(tmp, "cwd")
+  const here: Location = { projectRoot: project, cwd, platform: "linux", homeDir: path.join(tmp, "home") }
+  const writeEnv = (dir: string, values: Record<string, string>) => {
+    fs.mkdirSync(dir, { recursive: true })
+    fs.writeFileSync(path.join(dir, ".env"), Object.entries(values).map(([k, v]) => `${k}=${v}`).join("\n"))
+  }
+
+  beforeEach(() => {
+    for (const dir of [project, cwd, here.homeDir]) fs.rmSync(dir, { recursive: true, force: true })
+    for (const dir of [project, cwd]) fs.mkdirSync(dir, { recursive: true })
+    for (const variable of Object.keys(process.env).filter((k) => ownVariable.test(k))) vi.stubEnv(variable, undefined)
+  })
+  afterEach(() => vi.unstubAllEnvs())
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
 
-  it("readDotEnv returns {} when there is no .env", () => {
-    expect(readDotEnv(path.join(tmp, "does-not-exist"))).toEqual({})
-  })
-
-  it.effect("the real environment wins over .env; DATABASE_PATH still resolves against the project root", () =>
+  it.effect("each variable comes from the first place that sets it; DATABASE_PATH resolves against the project folder", () =>
     Effect.gen(function*() {
-      fs.writeFileSync(
-        path.join(tmp, ".env"),
-        Object.entries({ ...validEnv, TWILIO_PHONE_NUMBER: "+15550000001", LOG_LEVEL: "debug" })
-          .map(([k, v]) => `${k}=${v}`).join("\n")
-      )
-      expect(readDotEnv(tmp)).toMatchObject({ TWILIO_PHONE_NUMBER: "+15550000001", LOG_LEVEL: "debug" })
-      for (const variable of Object.keys(process.env).filter((k) => ownVariable.test(k))) vi.stubEnv(variable, undefined)
-      vi.stubEnv("TWILIO_PHONE_NUMBER", "+15550000002")
-      // .env comes from the working directory; the database must not follow it there.
-      vi.spyOn(process, "cwd").mockReturnValue(tmp)
+      writeEnv(project, { ...validEnv, TWILIO_PHONE_NUMBER: "+15550000001", LOG_LEVEL: "debug", ENABLE_MMS: "false" })
+      writeEnv(cwd, { TWILIO_PHONE_NUMBER: "+15550000002", LOG_LEVEL: "warn", DATABASE_PATH: "db/sms.db" })
+      vi.stubEnv("TWILIO_PHONE_NUMBER", "+15550000003")
 
-      const config = yield* loadConfig({ sandbox: false })
-      expect(config.phoneNumber).toBe("+15550000002")
-      expect(config.logLevel).toBe("debug")
-      expect(config.databasePath).toBe(path.join(projectRoot, "data", "twilio.db"))
+      const config = yield* loadConfig({ sandbox: false, location: here })
+      expect(config.phoneNumber).toBe("+15550000003")
+      expect(config.logLevel).toBe("warn")
+      expect(config.enableMms).toBe(false)
+      expect(config.accountSid).toBe(SID)
+      expect(config.databasePath).toBe(path.join(project, "db", "sms.db"))
+    }))
+
+  it.effect("works with no .env anywhere", () =>
+    Effect.gen(function*() {
+      for (const [key, value] of Object.entries(validEnv)) vi.stubEnv(key, value)
+      const config = yield* loadConfig({ sandbox: false, location: here })
+      expect(config.databasePath).toBe(path.join(project, "data", "twilio.db"))
+    }))
+
+  it.effect("names both .env places when the configuration is invalid", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(loadConfig({ sandbox: false, location: here }))
+      expect(error).toBeInstanceOf(ConfigInvalid)
+      expect(error.message).toContain(`${path.join(cwd, ".env")} (working directory)`)
+      expect(error.message).toContain(`${path.join(project, ".env")} (project folder)`)
+      expect(error.problems).toContain("TWILIO_ACCOUNT_SID is required")
+    }))
+
+  it.effect("reads TWILIO_MCP_SANDBOX from a .env file too", () =>
+    Effect.gen(function*() {
+      writeEnv(project, { TWILIO_MCP_SANDBOX: "true" })
+      expect((yield* loadConfig({ sandbox: false, location: here })).sandbox).toBe(true)
+    }))
+
+  it.effect("an installed package reads its second .env from its data folder, not from node_modules", () =>
+    Effect.gen(function*() {
+      const installed: Location = { ...here, projectRoot: path.join(tmp, "home", ".npm", "_npx", "4f1c", "node_modules", "twilio-sms-mcp") }
+      const dataFolder = path.join(tmp, "home", ".local", "share", "twilio-sms-mcp")
+      writeEnv(dataFolder, validEnv)
+      const config = yield* loadConfig({ sandbox: false, location: installed })
+      expect(config.accountSid).toBe(SID)
+      expect(config.databasePath).toBe(path.join(dataFolder, "twilio.db"))
+
+      fs.rmSync(path.join(dataFolder, ".env"))
+      const error = yield* Effect.flip(loadConfig({ sandbox: false, location: installed }))
+      expect(error.message).toContain(`${path.join(dataFolder, ".env")} (data folder)`)
+    }))
+
+  it.effect("a .env that cannot be read is a problem, not silently skipped", () =>
+    Effect.gen(function*() {
+      for (const [key, value] of Object.entries(validEnv)) vi.stubEnv(key, value)
+      fs.mkdirSync(path.join(cwd, ".env"))
+      const error = yield* Effect.flip(loadConfig({ sandbox: false, location: here }))
+      expect(error.problems).toEqual([expect.stringMatching(new RegExp(`^${path.join(cwd, ".env")} cannot be read \\(EISDIR`))])
     }))
 })

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type { PhoneNumber } from "../../src/domain/Address.js"
 import type { ConversationId } from "../../src/domain/Conversation.js"
-import { TwilioApiError, TwilioUnreachable } from "../../src/domain/Errors.js"
+import { TwilioApiError, TwilioUnreachable } from "../../src/twilio/TwilioErrors.js"
 import type { MessageStatus } from "../../src/domain/Message.js"
 import { STATUS_PATH } from "../../src/domain/WebhookPaths.js"
 import { Messaging, type SendInput } from "../../src/messaging/Messaging.js"
@@ -117,10 +117,22 @@ describe("Messaging.send", () => {
       expect(thread.messages[0]?.media).toEqual([{ url: "https://example.com/cat.jpg" }])
     }).pipe(Effect.provide(TestLayer())))
 
-  it.effect("a `from` that is not ours fails with Twilio's 21606 and stores nothing", () =>
+  it.effect("a `from` that is not one of the account's senders is refused before Twilio, naming them, in a send and a dry run", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(sendWith({ to: alice, from: bob }))
+      expect(error).toMatchObject({ _tag: "SenderNotOwned", from: bob, senders: [ours] })
+      expect(error.message).toBe(`Not sent: ${bob} is not one of this account's SMS senders (${ours}). Omit from to use the configured sender, or pass one of these.`)
+      const preview = yield* Effect.flip(Effect.flatMap(Messaging, (m) => m.preview({ to: alice, from: bob, message: "hi" })))
+      expect(preview._tag).toBe("SenderNotOwned")
+      yield* expectNothingSentOrStored
+    }).pipe(Effect.provide(TestLayer())))
+
+  it.effect("when Twilio cannot list the senders, Twilio itself refuses a wrong `from` (21606) and says what to do", () =>
+    Effect.gen(function*() {
+      yield* failNext(new TwilioUnreachable({ operation: "list phone numbers", reason: "request timed out", mayHaveSent: false }))
+      const error = yield* Effect.flip(sendWith({ to: alice, from: bob }))
       expect(error).toMatchObject({ _tag: "TwilioApiError", code: 21606 })
+      expect(error.message).toContain("use TWILIO_PHONE_NUMBER or one you own")
       yield* expectNothingSentOrStored
     }).pipe(Effect.provide(TestLayer())))
 

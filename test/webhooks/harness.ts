@@ -12,6 +12,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import inboundGeo from "../fixtures/inbound-geo.json" with { type: "json" }
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import twilio from "twilio"
 import { AppConfig, type AppConfigShape } from "../../src/config/AppConfig.js"
 import { WebhookServer } from "../../src/http/WebhookServer.js"
@@ -19,6 +20,7 @@ import { MessageStore } from "../../src/storage/MessageStore.js"
 import type { PhoneNumber } from "../../src/domain/Address.js"
 import { SMS_PATH, STATUS_PATH } from "../../src/domain/WebhookPaths.js"
 import { Messaging } from "../../src/messaging/Messaging.js"
+import { collectLogs } from "../support/Logs.js"
 import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_PHONE, TestLayer } from "../support/TestLayer.js"
 
 export { SMS_PATH, STATUS_PATH }
@@ -35,6 +37,22 @@ export const serverLayer = (overrides: Partial<AppConfigShape> = {}) =>
 export const withServer = (overrides: Partial<AppConfigShape> = {}) =>
 <A, E, R>(self: Effect.Effect<A, E, R>) =>
   self.pipe(Effect.provide(serverLayer(overrides)), Logger.withMinimumLogLevel(LogLevel.None))
+
+/**
+ * Runs a test body against a fresh server whose log lines (level and message, at debug and above) are
+ * collected: `lines()` so far, `logged(pattern)` waits for one.
+ */
+export const withLoggedServer = (overrides: Partial<AppConfigShape> = {}) => {
+  const log = collectLogs()
+  return {
+    ...log,
+    provide: <A, E, R>(self: Effect.Effect<A, E, R>) =>
+      self.pipe(
+        Effect.provide(serverLayer(overrides).pipe(Layer.provide(Logger.replace(Logger.defaultLogger, log.logger)))),
+        Logger.withMinimumLogLevel(LogLevel.Debug)
+      )
+  }
+}
 
 /** A deterministic Twilio-shaped SID: prefix + 32 hex digits. */
 export const sid = (n: number, prefix: "SM" | "MM" = "SM") => prefix + n.toString(16).padStart(32, "0")
@@ -129,7 +147,7 @@ export const postForm = (path: string, params: Params, options: PostOptions = {}
       ? options.signature
       : twilio.getExpectedTwilioSignature(
         options.token ?? TEST_AUTH_TOKEN,
-        options.signedUrl ?? config.webhookBaseUrl + pathAndQuery,
+        options.signedUrl ?? Redacted.value(config.webhookSigningBaseUrl) + pathAndQuery,
         signable(options.signedParams ?? params)
       )
     const headers: Record<string, string> = { "content-type": options.contentType ?? FORM }

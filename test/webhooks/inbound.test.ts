@@ -14,6 +14,7 @@ import {
   sendTo,
   sid,
   stored,
+  withLoggedServer,
   withServer
 } from "./harness.js"
 
@@ -58,6 +59,34 @@ describe("inbound SMS webhook", () => {
       const listed = yield* Effect.flatMap(Messaging, (m) => m.inbound({ limit: 10 }))
       expect(listed.totalCount).toBe(1)
     }).pipe(withServer()))
+
+  it.live("a redelivery changes nothing the first delivery did: no activity bump, no opt-out event, logged as a duplicate", () => {
+    const logs = withLoggedServer()
+    return Effect.gen(function*() {
+      const stop = inboundParams(sid(3), { Body: "STOP" })
+      expectTwiml(yield* postInbound(stop))
+      const sql = yield* SqlClient.SqlClient
+      const state = sql<{ activity: string; optedOut: number; changedAt: string }>`
+        SELECT c.last_activity_at AS activity, o.opted_out AS optedOut, o.updated_at AS changedAt
+        FROM conversations c, opt_outs o`
+      const first = yield* state
+      // Time passes (a redelivery comes seconds later); the sender opts back in meanwhile.
+      yield* Effect.sleep("5 millis")
+      expectTwiml(yield* postInbound(inboundParams(sid(4), { Body: "START" })))
+      const afterStart = yield* state
+      yield* Effect.sleep("5 millis")
+      expectTwiml(yield* postInbound(stop))
+      // The old STOP, delivered again, neither opts the sender out again nor moves the thread.
+      expect(yield* state).toEqual(afterStart)
+      expect(afterStart[0]!.optedOut).toBe(0)
+      expect(afterStart[0]!.activity > first[0]!.activity).toBe(true)
+      yield* logs.logged(new RegExp(`^DEBUG inbound message ${sid(3)} duplicate$`))
+      expect(logs.lines().filter((l) => l.includes(`inbound message ${sid(3)}`))).toEqual([
+        `DEBUG inbound message ${sid(3)} stored`,
+        `DEBUG inbound message ${sid(3)} duplicate`
+      ])
+    }).pipe(logs.provide)
+  })
 
   it.live("concurrent webhooks (committed in shared batches): redeliveries and new senders, each stored once, one thread per sender", () =>
     Effect.gen(function*() {

@@ -11,8 +11,12 @@ export const createConversation = Tool.make({
   input: Schema.Struct({
     participants: Schema.Array(PhoneNumber).pipe(
       Schema.minItems(2, { message: () => "needs at least 2 phone numbers" }),
-      Schema.maxItems(20, { description: "E.164 numbers, distinct" }),
-      Schema.filter((ps) => new Set(ps).size === ps.length || "must not repeat a phone number")
+      Schema.maxItems(20, { message: () => "takes at most 20 phone numbers" }),
+      // The (empty) jsonSchema makes the description reach tools/list: a bare filter has no JSON Schema of its own.
+      Schema.filter((ps) => new Set(ps).size === ps.length || "must not repeat a phone number", {
+        jsonSchema: {},
+        description: "2–20 distinct E.164 numbers, yours included"
+      })
     ),
     metadata: Schema.optional(Metadata.annotations({ description: "Any JSON object" }))
   }),

@@ -2,16 +2,21 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { ConversationId } from "../../domain/Conversation.js"
 import { Messaging } from "../../messaging/Messaging.js"
+import { wholeNumber } from "../Parameters.js"
 import * as Tool from "../Tool.js"
 
 export const listConversations = Tool.make({
   name: "list_conversations",
-  description: "Threads, most recent first, with the last message and awaitingReply (last message inbound).",
+  description: "Threads, newest activity first, with the last message, unread count and awaitingReply.",
   input: Schema.Struct({
-    limit: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.between(1, 200, { message: () => "must be between 1 and 200" })).annotations({ description: "Default 20" }), {
-      default: () => 20
-    }),
-    before: Schema.optional(ConversationId.annotations({ description: "Previous result's before" }))
+    limit: wholeNumber(1, 200, 20, "Threads per page"),
+    before: Schema.optional(
+      ConversationId.annotations({
+        // override: also when the value is not a UUID at all, which is the inner check's own failure.
+        message: () => ({ message: "must be the before value a previous list_conversations result returned", override: true }),
+        jsonSchema: { type: "string", description: "The previous page's before, to list older threads" }
+      })
+    )
   }),
   output: Schema.Struct({
     conversations: Schema.Array(Schema.Struct({
@@ -27,6 +32,7 @@ export const listConversations = Tool.make({
         timestamp: Schema.String,
         untrusted: Schema.optional(Schema.Literal(true))
       })),
+      unread: Schema.Number,
       awaitingReply: Schema.Boolean
     })),
     before: Schema.optional(Schema.String)

@@ -1,20 +1,19 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { ConversationId } from "../../domain/Conversation.js"
+import { conversationIdParameter } from "../../domain/Conversation.js"
 import { Message } from "../../domain/Message.js"
 import { Messaging } from "../../messaging/Messaging.js"
+import { address, text, wholeNumber } from "../Parameters.js"
 import * as Tool from "../Tool.js"
 
 export const searchMessages = Tool.make({
   name: "search_messages",
   description: "Full-text search of message bodies (all words): the newest 500 matches, best first.",
   input: Schema.Struct({
-    query: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(500)).annotations({ description: "Words" }),
-    from: Schema.optional(Schema.String.pipe(Schema.maxLength(128)).annotations({ description: "Sender" })),
-    conversationId: Schema.optional(ConversationId),
-    limit: Schema.optionalWith(Schema.Number.pipe(Schema.int(), Schema.between(1, 200, { message: () => "must be between 1 and 200" })).annotations({ description: "Default 20" }), {
-      default: () => 20
-    })
+    query: text(500).annotations({ description: "Words, all of which must match" }),
+    from: Schema.optional(address.annotations({ description: "Sender" })),
+    conversationId: Schema.optional(conversationIdParameter("Thread id")),
+    limit: wholeNumber(1, 200, 20, "Messages")
   }),
   output: Schema.Struct({ messages: Schema.Array(Message) }),
   annotations: { title: "Search messages", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },

@@ -1,14 +1,15 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { PhoneNumber } from "../../domain/Address.js"
-import { ConversationId } from "../../domain/Conversation.js"
+import { conversationIdParameter } from "../../domain/Conversation.js"
 import { Messaging } from "../../messaging/Messaging.js"
+import { text } from "../Parameters.js"
 import * as Tool from "../Tool.js"
 import type { ToolFailure } from "../Tool.js"
 
 const MediaUrl = Schema.String.pipe(
   Schema.pattern(/^https?:\/\/\S+$/, { message: () => "must be an http(s) URL" }),
-  Schema.maxLength(2048)
+  Schema.maxLength(2048, { message: () => "must be at most 2048 characters" })
 )
 
 const SendSmsOutput = Schema.Struct({
@@ -31,23 +32,16 @@ export const sendSms = Tool.make({
   description: "Send an SMS/MMS via Twilio; stored and threaded. dryRun previews segments without sending.",
   input: Schema.Struct({
     to: PhoneNumber.annotations({ description: "E.164, e.g. +15551234567" }),
-    message: Schema.String.pipe(
-      Schema.minLength(1, { message: () => "must not be empty" }),
-      Schema.maxLength(1600, { message: () => "must be at most 1600 characters" })
-    ).annotations({ description: "Text" }),
-    from: Schema.optional(PhoneNumber.annotations({ description: "Default: the configured number" })),
-    conversationId: Schema.optional(ConversationId.annotations({ description: "Existing thread; must include to" })),
+    message: text(1600).annotations({ description: "Text" }),
+    from: Schema.optional(PhoneNumber.annotations({ description: "One of your numbers; default: the configured one" })),
+    conversationId: Schema.optional(conversationIdParameter("Existing thread; must include to")),
     mediaUrls: Schema.optional(
       Schema.Array(MediaUrl).pipe(Schema.maxItems(10, { message: () => "at most 10 media URLs" })).annotations({
         description: "MMS media URLs"
       })
     ),
     dryRun: Schema.optional(Schema.Boolean.annotations({ description: "Preview only" })),
-    idempotencyKey: Schema.optional(
-      Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)).annotations({
-        description: "Same key never sends twice"
-      })
-    )
+    idempotencyKey: Schema.optional(text(200).annotations({ description: "Same key, same message: sent once" }))
   }),
   output: SendSmsOutput,
   annotations: {

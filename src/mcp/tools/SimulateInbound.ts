@@ -4,6 +4,7 @@ import { type Address, PhoneNumber } from "../../domain/Address.js"
 import { AppConfig } from "../../config/AppConfig.js"
 import { randomSid } from "../../domain/Message.js"
 import { Messaging } from "../../messaging/Messaging.js"
+import { text } from "../Parameters.js"
 import * as Tool from "../Tool.js"
 
 /** Sandbox only: a reply "arrives" through the same path as a webhook-delivered message. */
@@ -11,8 +12,8 @@ export const simulateInbound = Tool.make({
   name: "simulate_inbound",
   description: "Sandbox: receive a text from this number.",
   input: Schema.Struct({
-    from: PhoneNumber,
-    body: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(1600))
+    from: PhoneNumber.annotations({ description: "Sender, E.164" }),
+    body: text(1600).annotations({ description: "Text" })
   }),
   output: Schema.Struct({ messageSid: Schema.String, conversationId: Schema.NullOr(Schema.String) }),
   annotations: { title: "Simulate inbound SMS", readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },

@@ -1,25 +1,27 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { ConversationId } from "../../domain/Conversation.js"
+import { conversationIdParameter } from "../../domain/Conversation.js"
 import { Message } from "../../domain/Message.js"
-import { Timestamp } from "../../domain/Time.js"
+import { timestampParameter } from "../../domain/Time.js"
 import { Messaging } from "../../messaging/Messaging.js"
 import { Progress } from "../Progress.js"
+import { address } from "../Parameters.js"
 import * as Tool from "../Tool.js"
 
 export const waitForReply = Tool.make({
   name: "wait_for_reply",
-  description: "Wait for a new inbound text in a thread (or from a number): reply, or timeout (call again). Pass the returned since for the next.",
+  description: "Wait for a reply in a thread (or from a number) that no wait or thread read returned yet: reply, or timeout (call again).",
   input: Schema.Struct({
-    conversationId: Schema.optional(ConversationId),
-    from: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128)).annotations({ description: "Sender" })),
+    conversationId: Schema.optional(conversationIdParameter("Thread to wait on")),
+    from: Schema.optional(address.annotations({ description: "Or: sender to wait for" })),
     timeoutSeconds: Schema.optionalWith(
-      Schema.Number.pipe(Schema.int(), Schema.between(1, 50, { message: () => "must be between 1 and 50 (clients time out at ~60 s)" })).annotations({
-        description: "Default 45"
-      }),
+      Schema.Number.pipe(
+        Schema.int({ message: () => "must be a whole number of seconds" }),
+        Schema.between(1, 50, { message: () => "must be between 1 and 50 (clients time out at ~60 s)" })
+      ).annotations({ description: "Default 45" }),
       { default: () => 45 }
     ),
-    since: Schema.optional(Timestamp.annotations({ description: "Default: last sent message" }))
+    since: Schema.optional(timestampParameter("A since from a previous result, or an ISO time; default: replies not yet returned"))
   }).pipe(
     Schema.filter((i) =>
       (i.conversationId === undefined) !== (i.from === undefined) || { path: ["conversationId"], message: "give exactly one of conversationId or from" }
