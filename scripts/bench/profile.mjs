@@ -4,8 +4,8 @@
 //
 //   node scripts/bench/profile.mjs [ingest|status] [--connections N] [--seconds S] [--keep DIR]
 //
-// It bundles src/main.ts with esbuild as scripts/build.mjs does (without its start-up tricks) plus a source
-// map, so samples map back to src/… and node_modules/…; starts it with --cpu-prof, warms it up, loads it for S seconds with
+// It bundles src/main.ts with scripts/build.mjs's options plus a source map, so samples map back to src/…
+// and node_modules/…; starts it with --cpu-prof, warms it up, loads it for S seconds with
 // loadgen.mjs, stops it with SIGTERM (the profile is written on exit) and prints the tables. Everything
 // listens on 127.0.0.1; --keep DIR keeps the .cpuprofile and the bundle with its map (a .cpuprofile opens
 // in Chrome DevTools).
@@ -13,6 +13,7 @@ import { build } from "esbuild"
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from "node:fs"
 import { SourceMap } from "node:module"
 import { join, relative } from "node:path"
+import { buildOptions } from "../build.mjs"
 import { runOnce } from "./figures/webhooks.mjs"
 import { freePort, HOST, killAll, start, stop, tempDir, waitUntil } from "./lib/procs.mjs"
 import { log, oursEnv, REPO } from "./lib/targets.mjs"
@@ -31,23 +32,11 @@ const parseArgs = (argv) => {
   return options
 }
 
-/** The server as one ESM file with a source map; its external packages resolve from the project's node_modules. */
+/** The server as built for release, in `dir` with a source map; its external packages resolve from the project's node_modules. */
 const bundle = async (dir) => {
-  const outfile = join(dir, "index.js")
-  await build({
-    entryPoints: [join(REPO, "src", "main.ts")],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    external: ["better-sqlite3", "twilio", "twilio/*"],
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-    sourcemap: "external",
-    logLevel: "warning"
-  })
+  await build({ ...buildOptions, absWorkingDir: REPO, outdir: dir, sourcemap: "external" })
   if (!existsSync(join(dir, "node_modules"))) symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"))
-  return outfile
+  return join(dir, "index.js")
 }
 
 /** A source file as a module name: the package under node_modules, or the path under src/. */
@@ -68,14 +57,14 @@ const AREAS = [
   ["Schema decode/encode", (m) => /^effect\/src\/(ParseResult|Schema|SchemaAST)\.ts$/.test(m)],
   ["tracing spans (Effect.fn, withSpan)", (m, f) => m === "effect/src/internal/tracer.ts" || /^(unsafeMakeSpan|withSpan|NativeSpan|defineLength|fnApply) /.test(f)],
   ["logging (Logger)", (m) => /^effect\/src\/(internal\/logger[^/]*|Logger)\.ts$/.test(m)],
-  ["@effect/platform(-node) HTTP", (m) => m.startsWith("@effect/platform")],
+  ["@effect/platform(-node) HTTP and its router", (m) => m.startsWith("@effect/platform") || m.startsWith("find-my-way-ts/")],
   ["node:http, net, streams, socket writes", (m) => /^node:(_http|net|internal\/(streams|http|stream_base|url)|events|stream|url)/.test(m) || m === "(writev)" || m === "(writeBuffer)"],
   ["Effect runtime (fibers, context, scheduler, data)", (m) => m.startsWith("effect/")],
   ["this server (src/)", (m) => m.startsWith("src/")],
   ["module loading (start-up)", (m) => /^node:internal\/modules|^\((parse|compile)/.test(m)],
   ["garbage collector", (m) => m === "(garbage collector)"],
   ["V8 and native, unattributed ((program))", (m) => m === "(program)"],
-  ["other Node internals (timers, microtasks)", (m) => m.startsWith("node:")]
+  ["other Node internals (timers, microtasks)", (m) => m.startsWith("node:") || m === "(runMicrotasks)"]
 ]
 const areaOf = (module, fn) => AREAS.find(([, test]) => test(module, fn))?.[0] ?? "other"
 
