@@ -5,7 +5,7 @@ import { build } from "esbuild"
 import { closeSync, copyFileSync, existsSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { output, stop } from "../lib/procs.mjs"
+import { freePort, output, stop } from "../lib/procs.mjs"
 import { contactOf, conversationIdOf, prng, seedStore } from "../lib/seed.mjs"
 import { percentile } from "../lib/stats.mjs"
 import { ms, row } from "../lib/table.mjs"
@@ -141,7 +141,7 @@ const query = async ({ quick, record }) => {
   const store = await seededStore(dir, size)
   const perQuery = quick ? 40 : 300
   const calls = callPlan(store, perQuery)
-  const env = await oursEnv(store.path, 0)
+  const env = await oursEnv(store.path, await freePort())
   warmPageCache(store.path)
   record("query.messages", store.messages)
   record("query.perQuery", perQuery)

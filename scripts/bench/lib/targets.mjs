@@ -49,7 +49,8 @@ export const mcpServers = {
     spawn: async (dir, { args = [], databasePath = join(dir, "ours.db") } = {}) =>
       McpProcess.spawn(process.execPath, [OURS_ENTRY, ...args], {
         cwd: dir,
-        env: await oursEnv(databasePath, 0),
+        // A fixed port, as Twilio needs (0 is refused); a free one, so runs never collide.
+        env: await oursEnv(databasePath, await freePort()),
         log: join(dir, "ours.log")
       })
   },
