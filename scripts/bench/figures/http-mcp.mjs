@@ -64,7 +64,7 @@ const timed = async (f) => {
   return performance.now() - startedAt
 }
 
-export const httpMcp = async ({ quick, record }) => {
+const httpMcp = async ({ quick, record }) => {
   const dir = tempDir("http-mcp")
   const store = await seededStore(dir, quick ? { messages: 100_000, conversations: 1_000 } : { messages: 1_000_000, conversations: 10_000 })
   const perQuery = quick ? 40 : 300
@@ -125,8 +125,10 @@ export const httpMcp = async ({ quick, record }) => {
   }
 }
 
+export const figures = { "http-mcp": httpMcp }
+
 /** This figure's rows of the bench table. */
-export const httpMcpRows = () => [
+export const rows = () => [
   ...QUERIES.map(({ label }) => {
     const key = (p) => `http.query.${label}.${p}`
     const stdioKey = (p) => `http.vs.stdio.query.${label}.${p}`

@@ -5,16 +5,17 @@ import { build } from "esbuild"
 import { closeSync, copyFileSync, existsSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { output, stop } from "../lib/procs.mjs"
+import { freePort, output, stop } from "../lib/procs.mjs"
 import { contactOf, conversationIdOf, prng, seedStore } from "../lib/seed.mjs"
 import { percentile } from "../lib/stats.mjs"
+import { ms, row } from "../lib/table.mjs"
 import { log, mcpServers, oursEnv, REPO, tempDir, webhookServers } from "../lib/targets.mjs"
 
 const DAY_MS = 86_400_000
 /** Bump when the seeded data changes shape (2: page size from the fresh database; 3: migration 0004 changed): a cached store with another version is rebuilt. */
 const SEED_VERSION = 3
 
-export const QUERIES = [
+const QUERIES = [
   { label: "get_inbound_messages by sender", tool: "get_inbound_messages" },
   { label: "get_inbound_messages by since", tool: "get_inbound_messages" },
   { label: "get_conversation_thread newest page", tool: "get_conversation_thread" },
@@ -86,11 +87,11 @@ const bundleInProcess = async (dir) => {
   await build({
     stdin: {
       contents: [
-        "export { appLayer } from './src/AppLayer.js'",
+        "export { appLayer } from './src/App.js'",
         "export { callTool } from './src/mcp/Bridge.js'",
         "export { tools } from './src/mcp/tools/index.js'",
-        "export { parseConfig } from './src/Config.js'",
-        "export { loggingLayer } from './src/Logging.js'",
+        "export { parseConfig } from './src/config/AppConfig.js'",
+        "export { loggingLayer } from './src/config/Logging.js'",
         "export * as Either from 'effect/Either'",
         "export * as Layer from 'effect/Layer'",
         "export * as ManagedRuntime from 'effect/ManagedRuntime'"
@@ -134,13 +135,13 @@ const summarize = (timings, record, path) => {
   }
 }
 
-export const query = async ({ quick, record }) => {
+const query = async ({ quick, record }) => {
   const dir = tempDir("query")
   const size = quick ? { messages: 100_000, conversations: 1_000 } : { messages: 1_000_000, conversations: 10_000 }
   const store = await seededStore(dir, size)
   const perQuery = quick ? 40 : 300
   const calls = callPlan(store, perQuery)
-  const env = await oursEnv(store.path, 0)
+  const env = await oursEnv(store.path, await freePort())
   warmPageCache(store.path)
   record("query.messages", store.messages)
   record("query.perQuery", perQuery)
@@ -171,3 +172,20 @@ export const query = async ({ quick, record }) => {
     await server.close()
   }
 }
+
+export const figures = { query }
+
+export const rows = () =>
+  QUERIES.flatMap(({ label }) => [
+    ["inprocess", "in process", 5],
+    ["stdio", "stdio round trip", 15]
+  ].map(([path, how, limit]) => {
+    const key = (p) => `query.${path}.${label}.${p}`
+    return row(`query: ${label}`, `${how}: p99 (p50 in brackets)`, {
+      value: key("p99"),
+      fmt: ms,
+      note: (r) => `p50 ${ms(r(key("p50")))}`,
+      target: `p99 ≤ ${limit} ms`,
+      pass: (r) => r(key("p99")) <= limit
+    })
+  }))
