@@ -28,11 +28,12 @@ export class Database extends Effect.Service<Database>()("twilio-mcp/Database", 
       transactionTag: SqlClient.TransactionConnection,
       spanAttributes: [["db.system.name", "sqlite"]],
       acquireConnection: Effect.flatMap(Scope.make(), (scope) => Effect.map(Scope.extend(sql.reserve, scope), (conn) => [scope, conn] as const)),
-      begin: (conn) => conn.executeUnprepared("BEGIN IMMEDIATE", [], undefined),
+      // Prepared once (the client's statement cache): a batch of webhooks pays BEGIN and COMMIT each time.
+      begin: (conn) => conn.execute("BEGIN IMMEDIATE", [], undefined),
       savepoint: (conn, id) => conn.executeUnprepared(`SAVEPOINT effect_sql_${id}`, [], undefined),
-      commit: (conn) => conn.executeUnprepared("COMMIT", [], undefined),
+      commit: (conn) => conn.execute("COMMIT", [], undefined),
       // A BEGIN that failed left no transaction to roll back: its own error is the one to report.
-      rollback: (conn) => Effect.ignore(conn.executeUnprepared("ROLLBACK", [], undefined)),
+      rollback: (conn) => Effect.ignore(conn.execute("ROLLBACK", [], undefined)),
       rollbackSavepoint: (conn, id) => conn.executeUnprepared(`ROLLBACK TO SAVEPOINT effect_sql_${id}`, [], undefined)
     })
 

@@ -9,6 +9,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppConfig } from "../config/AppConfig.js"
 import { SqliteDriverUnavailable, StorageError } from "../domain/Errors.js"
+import { nextTurnOfEventLoop } from "./GroupCommit.js"
 import init from "./migrations/0001_init.js"
 import agentFeatures from "./migrations/0002_agent_features.js"
 import sendLog from "./migrations/0003_send_log.js"
@@ -104,7 +105,10 @@ const settings = (filename: string) => Layer.effectDiscard(Effect.gen(function*(
   yield* sql`PRAGMA busy_timeout = 10000`
   yield* sql`PRAGMA foreign_keys = ON`
   yield* sql`PRAGMA synchronous = NORMAL`
-  // The WAL file is cut back to 64 MB when it restarts.
+  // Checkpoints (copying the WAL back into the database, with an fsync) run in the committing connection, on
+  // the event loop: every 10,000 pages (20 MB with 2 KB pages) rather than SQLite's 1,000, so a busy webhook
+  // server pays for one a tenth as often. The WAL file is cut back to 64 MB when it restarts.
+  yield* sql`PRAGMA wal_autocheckpoint = 10000`
   yield* sql`PRAGMA journal_size_limit = 67108864`
 }).pipe(Effect.mapError((cause) =>
   new StorageError({
@@ -117,12 +121,6 @@ const migrate = SqliteMigrator.layer({ loader: SqliteMigrator.fromRecord(migrati
   Layer.provide(NodeContext.layer),
   Layer.mapError((cause) => new StorageError({ operation: "migrate database", detail: reasonOf(cause) }))
 )
-
-/** Resumes after the I/O already received has been handled (setImmediate): about 0.1 ms when idle. */
-const nextTurnOfEventLoop = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(handle))
-})
 
 /**
  * SQLite at `filename`, configured and migrated. Opening and migrating is ~40 ms of synchronous work: started

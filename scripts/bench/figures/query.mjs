@@ -15,7 +15,7 @@ const DAY_MS = 86_400_000
 /** Bump when the seeded data changes shape (2: page size from the fresh database; 3: migration 0004 changed): a cached store with another version is rebuilt. */
 const SEED_VERSION = 3
 
-const QUERIES = [
+export const QUERIES = [
   { label: "get_inbound_messages by sender", tool: "get_inbound_messages" },
   { label: "get_inbound_messages by since", tool: "get_inbound_messages" },
   { label: "get_conversation_thread newest page", tool: "get_conversation_thread" },
