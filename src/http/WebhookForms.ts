@@ -68,12 +68,12 @@ const columns = new Set(["MessageSid", "SmsSid", "SmsMessageSid", "AccountSid", 
 const MEDIA_FIELD = /^Media(Url|ContentType)\d+$/
 
 export const extraFields = (form: Form): Record<string, string> => {
-  const extra: Record<string, string> = {}
-  for (const key of Object.keys(form)) {
+  // No prototype: a parameter named __proto__ is kept as data (on a plain object, assigning it is dropped).
+  const extra: Record<string, string> = Object.create(null)
+  for (const key in form) {
     if (columns.has(key) || MEDIA_FIELD.test(key)) continue
     const value = form[key]!
-    // defineProperty: assigning to a plain object would drop a parameter named __proto__.
-    Object.defineProperty(extra, key, { value: typeof value === "string" ? value : value.join(","), enumerable: true, writable: true, configurable: true })
+    extra[key] = typeof value === "string" ? value : value.join(",")
   }
   return extra
 }
