@@ -7,8 +7,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import { appLayer, catchUpOnStart } from "./App.js"
 import { type AppConfigShape, loadConfig } from "./config/AppConfig.js"
 import { loggingLayer } from "./config/Logging.js"
-import { McpAuthTokenMissing, McpRoute } from "./http/McpRoute.js"
-import { WebhookServer } from "./http/WebhookServer.js"
+import type { WebhookServerOptions } from "./http/WebhookServer.js"
 import { serverFactory } from "./mcp/Bridge.js"
 import { sandboxTools, tools } from "./mcp/tools/index.js"
 import { SetupCheck } from "./messaging/SetupCheck.js"
@@ -43,6 +42,13 @@ const stdinClosed = Effect.async<void>((resume) => {
 })
 
 /**
+ * The webhook server's layer, its module loaded when the layer is built: @effect/platform's HTTP server and
+ * router are no part of answering an MCP client's `initialize`, which comes first (cold start).
+ */
+const webhookServer = <R = never>(options: WebhookServerOptions<R>) =>
+  Layer.unwrapEffect(Effect.map(Effect.promise(() => import("./http/WebhookServer.js")), ({ WebhookServer }) => WebhookServer.layer(options)))
+
+/**
  * MCP over stdio beside the webhook server. The MCP server answers `initialize` and `tools/list` at once;
  * the services (database, webhook server, catch-up) are built by the runtime right after, and tool calls
  * wait for them. Ends when stdin closes, draining the webhook server and closing the database.
@@ -52,7 +58,7 @@ const serveMcp = (config: AppConfigShape) =>
     const runtime = yield* Effect.acquireRelease(
       Effect.sync(() =>
         ManagedRuntime.make(
-          Layer.mergeAll(WebhookServer.layer({ portTaken: "share" }), catchUpOnStart).pipe(
+          Layer.mergeAll(webhookServer({ portTaken: "share" }), catchUpOnStart).pipe(
             Layer.provideMerge(appLayer(config)),
             Layer.provide(loggingLayer(config.logLevel))
           )
@@ -79,7 +85,7 @@ const serveWebhooks = (config: AppConfigShape) =>
   Effect.zipRight(
     Effect.logInfo(`twilio-mcp webhooks${config.sandbox ? " (sandbox: in-memory Twilio)" : ""}; database ${config.databasePath}`),
     Layer.launch(
-      Layer.mergeAll(WebhookServer.layer({ portTaken: "fail" }), catchUpOnStart).pipe(Layer.provide(appLayer(config)))
+      Layer.mergeAll(webhookServer({ portTaken: "fail" }), catchUpOnStart).pipe(Layer.provide(appLayer(config)))
     )
   )
 
@@ -88,14 +94,15 @@ const serveWebhooks = (config: AppConfigShape) =>
  * SIGTERM/SIGINT, which drains it; exits 1 if it cannot serve. Requires MCP_AUTH_TOKEN.
  */
 const serveHttp = (config: AppConfigShape) =>
-  config.mcpAuthTokens.length === 0
-    ? Effect.fail(new McpAuthTokenMissing())
-    : Layer.launch(
-      Layer.mergeAll(
-        WebhookServer.layer({ portTaken: "fail", alsoServe: McpRoute(config.sandbox ? sandboxTools : tools) }),
-        catchUpOnStart
-      ).pipe(Layer.provide(appLayer(config)))
+  Effect.gen(function*() {
+    const { McpAuthTokenMissing, McpRoute } = yield* Effect.promise(() => import("./http/McpRoute.js"))
+    if (config.mcpAuthTokens.length === 0) return yield* new McpAuthTokenMissing()
+    return yield* Layer.launch(
+      Layer.mergeAll(webhookServer({ portTaken: "fail", alsoServe: McpRoute(config.sandbox ? sandboxTools : tools) }), catchUpOnStart).pipe(
+        Layer.provide(appLayer(config))
+      )
     )
+  })
 
 /** `twilio-mcp check`: one line per check on stdout, exit 1 if any failed. */
 const runCheck = (config: AppConfigShape) =>

@@ -87,6 +87,11 @@ export interface WebhookServerShape {
   readonly address: Option.Option<{ readonly host: string; readonly port: number }>
 }
 
+export interface WebhookServerOptions<R = never> {
+  readonly portTaken: "share" | "fail"
+  readonly alsoServe?: Layer.Layer<never, never, R>
+}
+
 export class WebhookServer extends Context.Tag("twilio-mcp/WebhookServer")<WebhookServer, WebhookServerShape>() {
   /**
    * The webhook routes served on WEBHOOK_HOST:WEBHOOK_PORT by @effect/platform's HTTP server. With
@@ -95,10 +100,7 @@ export class WebhookServer extends Context.Tag("twilio-mcp/WebhookServer")<Webho
    * uses "fail": its supervisor should hear about it. `alsoServe` adds routes on the same router and port
    * (the `http` command's /mcp).
    */
-  static readonly layer = <R = never>(options: {
-    readonly portTaken: "share" | "fail"
-    readonly alsoServe?: Layer.Layer<never, never, R>
-  }) => {
+  static readonly layer = <R = never>(options: WebhookServerOptions<R>) => {
     // Built once the routes are hooked in.
     const ready = Layer.effect(
       WebhookServer,

@@ -93,8 +93,11 @@ afterAll(async () => {
 })
 
 describe("the packed package", () => {
-  it("ships what runs: the bundle, the README and .env.example", () => {
-    expect(packed.files.map((f) => f.path).sort()).toEqual([".env.example", "README.md", "dist/index.js", "package.json"])
+  it("ships what runs: the bundle (its entry and the chunks it loads on demand), the README and .env.example", () => {
+    const files = packed.files.map((f) => f.path).sort()
+    expect(files.filter((f) => !f.startsWith("dist/chunks/"))).toEqual([".env.example", "README.md", "dist/index.js", "package.json"])
+    const built = fs.readdirSync(path.join(REPO, "dist", "chunks")).map((f) => `dist/chunks/${f}`).sort()
+    expect(files.filter((f) => f.startsWith("dist/chunks/"))).toEqual(built)
   })
 
   it("installs with better-sqlite3's prebuilt binary, through its install script", () => {
