@@ -73,8 +73,16 @@ const areaOf = (module, fn) => AREAS.find(([, test]) => test(module, fn))?.[0] ?
  * internals, GC, native calls) by their kind.
  */
 const summarize = (profile, bundlePath) => {
-  const map = new SourceMap(JSON.parse(readFileSync(`${bundlePath}.map`, "utf8")))
-  const bundleUrl = new URL(`file://${bundlePath}`).href
+  // The entry and every chunk it loads, each with its own source map.
+  const maps = new Map()
+  const mapOf = (url) => {
+    if (!maps.has(url)) {
+      const file = new URL(url).pathname
+      maps.set(url, existsSync(`${file}.map`) ? new SourceMap(JSON.parse(readFileSync(`${file}.map`, "utf8"))) : undefined)
+    }
+    return maps.get(url)
+  }
+  const buildDir = new URL(`file://${join(bundlePath, "..")}/`).href
   const selfMicros = new Map(profile.nodes.map((n) => [n.id, 0]))
   const deltas = profile.timeDeltas
   for (let i = 0; i < profile.samples.length; i++) {
@@ -98,9 +106,9 @@ const summarize = (profile, bundlePath) => {
     const { functionName, url, lineNumber, columnNumber } = node.callFrame
     let module
     let where
-    if (url === bundleUrl) {
-      const entry = map.findEntry(lineNumber, columnNumber)
-      module = entry.originalSource === undefined ? "(bundle, unmapped)" : moduleOf(new URL(entry.originalSource, bundleUrl).pathname)
+    if (url.startsWith(buildDir) && mapOf(url) !== undefined) {
+      const entry = mapOf(url).findEntry(lineNumber, columnNumber)
+      module = entry.originalSource === undefined ? "(bundle, unmapped)" : moduleOf(new URL(entry.originalSource, url).pathname)
       where = `${module}:${(entry.originalLine ?? 0) + 1}`
     } else if (url === "") {
       // (garbage collector), (program) as V8 names them; native functions (writev) in brackets too.

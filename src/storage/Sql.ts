@@ -105,10 +105,7 @@ const settings = (filename: string) => Layer.effectDiscard(Effect.gen(function*(
   yield* sql`PRAGMA busy_timeout = 10000`
   yield* sql`PRAGMA foreign_keys = ON`
   yield* sql`PRAGMA synchronous = NORMAL`
-  // Checkpoints (copying the WAL back into the database, with an fsync) run in the committing connection, on
-  // the event loop: every 10,000 pages (20 MB with 2 KB pages) rather than SQLite's 1,000, so a busy webhook
-  // server pays for one a tenth as often. The WAL file is cut back to 64 MB when it restarts.
-  yield* sql`PRAGMA wal_autocheckpoint = 10000`
+  // The WAL file is cut back to 64 MB when it restarts.
   yield* sql`PRAGMA journal_size_limit = 67108864`
 }).pipe(Effect.mapError((cause) =>
   new StorageError({
