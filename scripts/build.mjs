@@ -73,6 +73,10 @@ const loadOnFirstUse = {
 export const buildOptions = {
   entryPoints: { index: "src/main.ts" },
   outdir: "dist",
+  // What main.ts imports on demand (the HTTP server, the http command's transport) goes into chunks of its own,
+  // loaded after an MCP client's `initialize` is answered.
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
   bundle: true,
   platform: "node",
   format: "esm",

@@ -7,8 +7,8 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import { appLayer, catchUpOnStart } from "./App.js"
 import { type AppConfigShape, loadConfig } from "./config/AppConfig.js"
 import { loggingLayer } from "./config/Logging.js"
-import { WebhookServer } from "./http/WebhookServer.js"
-import { makeServer } from "./mcp/Bridge.js"
+import type { WebhookServerOptions } from "./http/WebhookServer.js"
+import { serverFactory } from "./mcp/Bridge.js"
 import { sandboxTools, tools } from "./mcp/tools/index.js"
 import { SetupCheck } from "./messaging/SetupCheck.js"
 import { databaseLocation } from "./storage/Sql.js"
@@ -18,6 +18,7 @@ const usage = `Usage: twilio-mcp [command] [--sandbox]
 Commands:
   (none)     MCP server over stdio, plus the webhook server on WEBHOOK_PORT (the default)
   webhooks   only the webhook HTTP server, for systemd or pm2
+  http       MCP over Streamable HTTP at /mcp (bearer tokens: MCP_AUTH_TOKEN) and the webhooks, on WEBHOOK_PORT
   check      check the setup (credentials, inbound webhook URL, database, port) without sending anything
   migrate-to-postgres
              copy the SQLite database at DATABASE_PATH into the PostgreSQL database at DATABASE_URL
@@ -44,6 +45,13 @@ const stdinClosed = Effect.async<void>((resume) => {
 })
 
 /**
+ * The webhook server's layer, its module loaded when the layer is built: @effect/platform's HTTP server and
+ * router are no part of answering an MCP client's `initialize`, which comes first (cold start).
+ */
+const webhookServer = <R = never>(options: WebhookServerOptions<R>) =>
+  Layer.unwrapEffect(Effect.map(Effect.promise(() => import("./http/WebhookServer.js")), ({ WebhookServer }) => WebhookServer.layer(options)))
+
+/**
  * MCP over stdio beside the webhook server. The MCP server answers `initialize` and `tools/list` at once;
  * the services (database, webhook server, catch-up) are built by the runtime right after, and tool calls
  * wait for them. Ends when stdin closes, draining the webhook server and closing the database.
@@ -53,7 +61,7 @@ const serveMcp = (config: AppConfigShape) =>
     const runtime = yield* Effect.acquireRelease(
       Effect.sync(() =>
         ManagedRuntime.make(
-          Layer.mergeAll(WebhookServer.layer({ portTaken: "share" }), catchUpOnStart).pipe(
+          Layer.mergeAll(webhookServer({ portTaken: "share" }), catchUpOnStart).pipe(
             Layer.provideMerge(appLayer(config)),
             Layer.provide(loggingLayer(config.logLevel))
           )
@@ -61,7 +69,7 @@ const serveMcp = (config: AppConfigShape) =>
       ),
       (runtime) => runtime.disposeEffect
     )
-    const server = makeServer(config.sandbox ? sandboxTools : tools, (effect, signal) => runtime.runPromiseExit(effect, { signal }))
+    const server = serverFactory(config.sandbox ? sandboxTools : tools, (effect, signal) => runtime.runPromiseExit(effect, { signal }))()
     yield* Effect.acquireRelease(
       Effect.promise(() => server.connect(new StdioServerTransport())),
       () => Effect.promise(() => server.close())
@@ -78,11 +86,26 @@ const serveMcp = (config: AppConfigShape) =>
  */
 const serveWebhooks = (config: AppConfigShape) =>
   Effect.zipRight(
-    Effect.logInfo(`twilio-mcp webhooks${config.sandbox ? " (sandbox: in-memory Twilio)" : ""}; database ${config.databasePath}`),
+    Effect.logInfo(`twilio-mcp webhooks${config.sandbox ? " (sandbox: in-memory Twilio)" : ""}; database ${databaseLocation(config)}`),
     Layer.launch(
-      Layer.mergeAll(WebhookServer.layer({ portTaken: "fail" }), catchUpOnStart).pipe(Layer.provide(appLayer(config)))
+      Layer.mergeAll(webhookServer({ portTaken: "fail" }), catchUpOnStart).pipe(Layer.provide(appLayer(config)))
     )
   )
+
+/**
+ * The `http` command: MCP over Streamable HTTP at /mcp and the webhook routes on one router and port, until
+ * SIGTERM/SIGINT, which drains it; exits 1 if it cannot serve. Requires MCP_AUTH_TOKEN.
+ */
+const serveHttp = (config: AppConfigShape) =>
+  Effect.gen(function*() {
+    const { McpAuthTokenMissing, McpRoute } = yield* Effect.promise(() => import("./http/McpRoute.js"))
+    if (config.mcpAuthTokens.length === 0) return yield* new McpAuthTokenMissing()
+    return yield* Layer.launch(
+      Layer.mergeAll(webhookServer({ portTaken: "fail", alsoServe: McpRoute(config.sandbox ? sandboxTools : tools) }), catchUpOnStart).pipe(
+        Layer.provide(appLayer(config))
+      )
+    )
+  })
 
 /** `twilio-mcp check`: one line per check on stdout, exit 1 if any failed. */
 const runCheck = (config: AppConfigShape) =>
@@ -115,12 +138,14 @@ const main = Effect.gen(function*() {
     return yield* Effect.sync(() => process.stderr.write(usage))
   }
   const command = args.find((a) => !a.startsWith("-")) ?? "serve"
-  if (command !== "serve" && command !== "webhooks" && command !== "check" && command !== "migrate-to-postgres") {
+  if (command !== "serve" && command !== "webhooks" && command !== "http" && command !== "check" && command !== "migrate-to-postgres") {
     return yield* Effect.fail(new Error(`Unknown command "${command}".\n\n${usage}`))
   }
   const config = yield* loadConfig({ sandbox: args.includes("--sandbox") })
   const program = command === "webhooks"
     ? serveWebhooks(config)
+    : command === "http"
+    ? serveHttp(config)
     : command === "check"
     ? runCheck(config)
     : command === "migrate-to-postgres"

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Benchmark suite for issue #6: this server against the npm peer `twilio-mcp@1.0.0`, a bare MCP SDK
-// server and a raw-Node webhook ceiling, side by side in one run, one table at the end.
+// Benchmark suite (issues #6 and #11): this server against the npm peer `twilio-mcp@1.0.0`, a bare MCP SDK
+// server, the @effect/platform framework floor and a raw-Node webhook ceiling, side by side in one run, one
+// table at the end.
 //
 //   node scripts/bench/index.mjs [all|cold-start|tools|memory|ingest|status|query|idle …] [--quick] [--json FILE]
 //
@@ -9,16 +10,22 @@
 // are noisy: targets are checked on ratios of interleaved runs and on medians.
 import { existsSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
-import { idle } from "./figures/idle.mjs"
-import { postgres } from "./figures/postgres.mjs"
-import { query } from "./figures/query.mjs"
-import { coldStart, memory, toolFootprint } from "./figures/startup.mjs"
-import { ingest, status } from "./figures/webhooks.mjs"
+import * as httpMcp from "./figures/http-mcp.mjs"
+import * as idle from "./figures/idle.mjs"
+import * as postgres from "./figures/postgres.mjs"
+import * as query from "./figures/query.mjs"
+import * as startup from "./figures/startup.mjs"
+import * as webhooks from "./figures/webhooks.mjs"
 import { killAll } from "./lib/procs.mjs"
 import { renderTable } from "./lib/table.mjs"
 import { log, OURS_ENTRY } from "./lib/targets.mjs"
 
-const FIGURES = { "cold-start": coldStart, tools: toolFootprint, memory, ingest, status, query, idle, postgres }
+/**
+ * The figure modules, in the order of the table. Each exports `figures` (name → run(context)) and `rows`
+ * (its lines of the table); a new module is one import and one entry here.
+ */
+const MODULES = [startup, webhooks, query, idle, httpMcp, postgres]
+const FIGURES = Object.assign({}, ...MODULES.map((m) => m.figures))
 const usage = `usage: node scripts/bench/index.mjs [${["all", ...Object.keys(FIGURES)].join("|")} …] [--quick] [--json FILE]`
 
 const parseArgs = (argv) => {
@@ -55,7 +62,7 @@ const main = async () => {
     log(`— ${name}${options.quick ? " (quick)" : ""}`)
     await FIGURES[name](context)
   }
-  const { text, met, missed } = renderTable(results)
+  const { text, met, missed } = renderTable(results, MODULES.flatMap((m) => m.rows()))
   const command = `node scripts/bench/index.mjs ${process.argv.slice(2).join(" ")}`.trim()
   process.stdout.write([
     "",

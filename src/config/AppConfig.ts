@@ -48,6 +48,10 @@ export interface AppConfigShape {
   readonly allowedRecipients: ReadonlyArray<string> | undefined
   /** Send guard: outbound messages allowed per rolling hour, across all processes; undefined for no cap. */
   readonly maxPerHour: number | undefined
+  /** Bearer tokens `/mcp` accepts (the `http` command requires one); empty when MCP_AUTH_TOKEN is unset. */
+  readonly mcpAuthTokens: ReadonlyArray<Redacted.Redacted<string>>
+  /** Host names `/mcp` accepts in Host and Origin besides loopback and WEBHOOK_BASE_URL's host (lower case). */
+  readonly mcpAllowedHosts: ReadonlyArray<string>
   /** In-memory Twilio: nothing leaves the machine. */
   readonly sandbox: boolean
 }
@@ -207,6 +211,18 @@ const PostgresUrl = Schema.String.pipe(
   })
 )
 
+/** A comma-separated list, each item trimmed and matching `pattern`; `message` never quotes a value (tokens are secrets). */
+const CommaList = (pattern: RegExp, message: string) =>
+  Schema.split(",").pipe(Schema.compose(Schema.Array(Schema.Trim.pipe(Schema.pattern(pattern, { message: () => message })))))
+const McpTokens = CommaList(
+  /^[A-Za-z0-9._~+/-]{32,}=*$/,
+  "must be one or more tokens of 32+ characters (letters, digits, - . _ ~ + /) separated by commas; generate one with: openssl rand -hex 32"
+)
+const HostNames = CommaList(
+  /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])$/,
+  "must list host names or IP addresses, without scheme or port, separated by commas (e.g. mcp.example.com,10.0.0.5)"
+)
+
 /**
  * The variable `name`, trimmed and decoded by `schema`. Blank counts as unset, so that a default applies.
  * (`Schema.Config` would do the decoding, but words its errors as a tree; one line per variable reads better.)
@@ -300,7 +316,9 @@ const settings = (sandbox: boolean, location: Location, folder: string): Config.
       twilioApiBaseUrl: optional(variable("TWILIO_API_BASE_URL", HttpUrl)),
       twilioTimeoutMs: Config.withDefault(variable("TWILIO_TIMEOUT_MS", IntFromEnv(100, 120_000)), 15_000),
       allowedRecipients: optional(variable("SMS_ALLOWED_RECIPIENTS", Recipients)),
-      maxPerHour: optional(variable("SMS_MAX_PER_HOUR", IntFromEnv(1, 1_000_000)))
+      maxPerHour: optional(variable("SMS_MAX_PER_HOUR", IntFromEnv(1, 1_000_000))),
+      mcpAuthTokens: Config.map(Config.withDefault(variable("MCP_AUTH_TOKEN", McpTokens), []), (tokens) => tokens.map((token) => Redacted.make(token))),
+      mcpAllowedHosts: Config.map(Config.withDefault(variable("MCP_ALLOWED_HOSTS", HostNames), []), (hosts) => hosts.map((h) => h.toLowerCase()))
     })
   ]).pipe(Config.map(([account, urls, rest]): AppConfigShape => ({ ...account, ...urls, ...rest, sandbox })))
 

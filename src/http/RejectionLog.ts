@@ -5,29 +5,31 @@ import * as Effect from "effect/Effect"
 export const REPORT_EVERY = Duration.minutes(1)
 
 /**
- * Warnings about rejected webhooks, collapsed: the first rejection for a reason is logged at once, repeats
+ * Warnings about rejected webhooks (and MCP requests), collapsed: the first rejection for a reason is logged at once, repeats
  * within REPORT_EVERY are only counted and reported in one line at its end. An unsigned client hammering
  * the endpoint costs the log two lines a minute, not one per request.
  */
 export class RejectionLog extends Effect.Service<RejectionLog>()("twilio-mcp/RejectionLog", {
   scoped: Effect.gen(function*() {
-    const repeats = new Map<string, number>()
+    // By reason: what was rejected (a webhook, an MCP request) and how many more times.
+    const repeats = new Map<string, { readonly what: string; n: number }>()
 
     const report = Effect.suspend(() => {
-      const counted = Array.from(repeats).filter(([, n]) => n > 0)
+      const counted = Array.from(repeats).filter(([, { n }]) => n > 0)
       repeats.clear()
-      return Effect.forEach(counted, ([reason, n]) =>
-        Effect.logWarning(`${n} more webhook${n === 1 ? "" : "s"} rejected in the last ${Duration.format(REPORT_EVERY)}: ${reason}`), {
+      return Effect.forEach(counted, ([reason, { n, what }]) =>
+        Effect.logWarning(`${n} more ${what}${n === 1 ? "" : "s"} rejected in the last ${Duration.format(REPORT_EVERY)}: ${reason}`), {
         discard: true
       })
     })
     yield* Effect.forkScoped(Effect.forever(Effect.delay(report, REPORT_EVERY)))
 
     /** Logs `line` unless `reason` was logged in this interval already; then it is counted. */
-    const warn = (reason: string, line: string) =>
+    const warn = (reason: string, line: string, what = "webhook") =>
       Effect.suspend(() => {
         const seen = repeats.get(reason)
-        repeats.set(reason, seen === undefined ? 0 : seen + 1)
+        if (seen === undefined) repeats.set(reason, { what, n: 0 })
+        else seen.n++
         return seen === undefined ? Effect.logWarning(line) : Effect.void
       })
 

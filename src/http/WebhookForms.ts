@@ -7,6 +7,21 @@ import { MessageStatus } from "../domain/Message.js"
 /** A urlencoded form as posted: a repeated key gives an array, which single-valued fields reject. */
 export type Form = Readonly<Record<string, string | ReadonlyArray<string>>>
 
+/**
+ * The form of parsed parameters (a body, or a GET's query). Without a prototype, so that a parameter named
+ * `__proto__`, `constructor` or `toString` is data like any other, as the signature counts it. Read straight
+ * from URLSearchParams: the platform's UrlParams round trip (array of pairs, then a record copied again) was
+ * ~3 % of a webhook's CPU.
+ */
+export const formOf = (params: URLSearchParams): Form => {
+  const form: Record<string, string | Array<string>> = Object.create(null)
+  for (const [key, value] of params) {
+    const prior = form[key]
+    form[key] = prior === undefined ? value : typeof prior === "string" ? [prior, value] : [...prior, value]
+  }
+  return form
+}
+
 const Sid = (prefix: string) => Schema.String.pipe(Schema.pattern(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`)))
 /** A count as Twilio writes it: decimal digits (not "1e3", "0x1" or " 5", which Number() would take). */
 const Count = (max: number) =>
@@ -53,12 +68,12 @@ const columns = new Set(["MessageSid", "SmsSid", "SmsMessageSid", "AccountSid", 
 const MEDIA_FIELD = /^Media(Url|ContentType)\d+$/
 
 export const extraFields = (form: Form): Record<string, string> => {
-  const extra: Record<string, string> = {}
-  for (const key of Object.keys(form)) {
+  // No prototype: a parameter named __proto__ is kept as data (on a plain object, assigning it is dropped).
+  const extra: Record<string, string> = Object.create(null)
+  for (const key in form) {
     if (columns.has(key) || MEDIA_FIELD.test(key)) continue
     const value = form[key]!
-    // defineProperty: assigning to a plain object would drop a parameter named __proto__.
-    Object.defineProperty(extra, key, { value: typeof value === "string" ? value : value.join(","), enumerable: true, writable: true, configurable: true })
+    extra[key] = typeof value === "string" ? value : value.join(",")
   }
   return extra
 }

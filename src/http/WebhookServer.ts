@@ -87,14 +87,20 @@ export interface WebhookServerShape {
   readonly address: Option.Option<{ readonly host: string; readonly port: number }>
 }
 
+export interface WebhookServerOptions<R = never> {
+  readonly portTaken: "share" | "fail"
+  readonly alsoServe?: Layer.Layer<never, never, R>
+}
+
 export class WebhookServer extends Context.Tag("twilio-mcp/WebhookServer")<WebhookServer, WebhookServerShape>() {
   /**
    * The webhook routes served on WEBHOOK_HOST:WEBHOOK_PORT by @effect/platform's HTTP server. With
    * `portTaken: "share"` (the MCP process) a port held by another process is not an error: that process
    * receives the webhooks into the shared database and this one keeps serving tools. The `webhooks` command
-   * uses "fail": its supervisor should hear about it.
+   * uses "fail": its supervisor should hear about it. `alsoServe` adds routes on the same router and port
+   * (the `http` command's /mcp).
    */
-  static readonly layer = (options: { readonly portTaken: "share" | "fail" }) => {
+  static readonly layer = <R = never>(options: WebhookServerOptions<R>) => {
     // Built once the routes are hooked in.
     const ready = Layer.effect(
       WebhookServer,
@@ -106,7 +112,8 @@ export class WebhookServer extends Context.Tag("twilio-mcp/WebhookServer")<Webho
         return { address: Option.some({ host: where.hostname, port: where.port }) }
       })
     )
-    const served = HttpLayerRouter.serve(WebhookRoutesLive, { disableLogger: true, disableListenLog: true })
+    const routes = options.alsoServe === undefined ? WebhookRoutesLive : Layer.merge(WebhookRoutesLive, options.alsoServe)
+    const served = HttpLayerRouter.serve(routes, { disableLogger: true, disableListenLog: true })
     return Layer.provide(ready, Layer.provide(drainOnShutdown, served)).pipe(
       Layer.provide(listening),
       Layer.provide(nodeServer),

@@ -68,29 +68,33 @@ export const callTool = <R>(tools: ReadonlyArray<Tool<R>>, name: string, args: u
 export type Run<R> = <A>(effect: Effect.Effect<A, never, Exclude<R, Progress>>, signal: AbortSignal) => Promise<Exit.Exit<A, unknown>>
 
 /**
- * The low-level MCP server (the SDK's `McpServer` only takes zod schemas) answering `tools/list` and
- * `tools/call` from a list of tools.
+ * Makes low-level MCP servers (the SDK's `McpServer` only takes zod schemas) answering `tools/list` and
+ * `tools/call` from a list of tools, whatever the transport: stdio connects one, Streamable HTTP one per
+ * request. The listing is computed once, here. With the `logging` capability the SDK's Server answers
+ * `logging/setLevel` itself; the server's own log goes to stderr, so it sends no log notifications.
  */
-export const makeServer = <R>(tools: ReadonlyArray<Tool<R>>, run: Run<R>) => {
-  const server = new Server(
-    { name: SERVER_NAME, version: SERVER_VERSION },
-    { capabilities: { tools: {} } }
-  )
+export const serverFactory = <R>(tools: ReadonlyArray<Tool<R>>, run: Run<R>) => {
   const listed = listTools(tools)
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }))
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const token = request.params._meta?.progressToken
-    const progress = token === undefined ? Progress.none : Progress.of({
-      report: (progress, total, message) =>
-        Effect.ignore(Effect.tryPromise(() =>
-          extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress, total, message } })
-        ))
+  return () => {
+    const server = new Server(
+      { name: SERVER_NAME, version: SERVER_VERSION },
+      { capabilities: { tools: {}, logging: {} } }
+    )
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }))
+    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+      const token = request.params._meta?.progressToken
+      const progress = token === undefined ? Progress.none : Progress.of({
+        report: (progress, total, message) =>
+          Effect.ignore(Effect.tryPromise(() =>
+            extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress, total, message } })
+          ))
+      })
+      const exit = await run(callTool(tools, request.params.name, request.params.arguments, progress), extra.signal)
+      return Exit.getOrElse(exit, (cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? failure("The tool call was cancelled.")
+          : failure(`The server could not start: ${Cause.squash(cause) instanceof Error ? (Cause.squash(cause) as Error).message : "see its log"}`))
     })
-    const exit = await run(callTool(tools, request.params.name, request.params.arguments, progress), extra.signal)
-    return Exit.getOrElse(exit, (cause) =>
-      Cause.isInterruptedOnly(cause)
-        ? failure("The tool call was cancelled.")
-        : failure(`The server could not start: ${Cause.squash(cause) instanceof Error ? (Cause.squash(cause) as Error).message : "see its log"}`))
-  })
-  return server
+    return server
+  }
 }

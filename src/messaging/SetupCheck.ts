@@ -1,5 +1,7 @@
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import { AppConfig, commandLine, currentLocation } from "../config/AppConfig.js"
+import { withoutCredentials } from "../domain/Text.js"
 import { SMS_PATH } from "../domain/WebhookPaths.js"
 import { Database } from "../storage/Database.js"
 import { Twilio } from "../twilio/Twilio.js"
@@ -27,6 +29,8 @@ export class SetupCheck extends Effect.Service<SetupCheck>()("twilio-mcp/SetupCh
     const twilio = yield* Twilio
     const database = yield* Database
     const inboundUrl = `${config.webhookBaseUrl}${SMS_PATH}`
+    // What Twilio holds for the number: the URL as configured, credentials included (never shown).
+    const signedInboundUrl = `${Redacted.value(config.webhookSigningBaseUrl)}${SMS_PATH}`
 
     const credentials = attempt(
       "twilio credentials",
@@ -45,9 +49,13 @@ export class SetupCheck extends Effect.Service<SetupCheck>()("twilio-mcp/SetupCh
         Effect.map(twilio.findNumber(config.phoneNumber), (n) =>
           n === undefined
             ? fail(name, `${config.phoneNumber} is not a phone number of this account`)
-            : n.smsUrl === inboundUrl
+            : n.smsUrl === signedInboundUrl
             ? pass(name, `${n.phoneNumber} sends inbound SMS to ${inboundUrl}`)
-            : fail(name, `${n.phoneNumber} sends inbound SMS to ${n.smsUrl || "(nothing)"}; set its messaging webhook to ${inboundUrl} (HTTP POST)`))
+            : fail(
+              name,
+              `${n.phoneNumber} sends inbound SMS to ${n.smsUrl ? withoutCredentials(n.smsUrl) : "(nothing)"}; ` +
+                `set its messaging webhook to ${inboundUrl} (HTTP POST)`
+            ))
       )
 
     /** Writable (the write lock taken), and which database: SQLite's file, or PostgreSQL's server without credentials. */

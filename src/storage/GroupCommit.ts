@@ -14,10 +14,16 @@ class InWrite extends Data.TaggedError("InWrite")<{ readonly cause: Cause.Cause<
 
 type Pending<I, O> = readonly [input: I, done: Deferred.Deferred<O, unknown>]
 
+/** Resumes after the I/O Node has already received is handled (setImmediate). */
+export const nextTurnOfEventLoop = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 /**
  * Group commit: `submit` queues a write and resolves once it is committed. One writer fiber takes whatever
- * is queued (up to `maxBatch`) and runs `write` over all of it in one transaction (`transaction`), so the
- * webhooks that arrived together share one COMMIT. If a write fails, the batch is rolled back and each write
+ * is queued (up to `maxBatch`, after letting the event loop turn once) and runs `write` over all of it in one
+ * transaction (`transaction`), so the webhooks that arrived together share one COMMIT. If a write fails, the batch is rolled back and each write
  * runs again alone, so one bad row never costs the others theirs; cheaper than a savepoint per write, for a
  * failure that is rare. If BEGIN or COMMIT fails (disk full, locked past busy_timeout) every write of the
  * batch fails with it: running each again would only repeat the wait.
@@ -61,9 +67,18 @@ export const make = <I, O, E>(options: {
           ? Effect.forEach(batch, (pending) => commit([pending]), { discard: true })
           : settle(batch, exit))
 
-    // Uninterruptible: a batch taken is always answered, committed or not.
+    // After the first write, one turn of the event loop: the requests already received are read and decoded
+    // and join the batch. Without it the writer commits each webhook alone (SQLite is synchronous: the commit
+    // ends before Node reads the next request). Uninterruptible once taken: a write taken is always answered.
     yield* Effect.forkScoped(Effect.forever(
-      Effect.flatMap(Queue.takeBetween(queue, 1, options.maxBatch), (taken) => Effect.uninterruptible(commit(Chunk.toReadonlyArray(taken))))
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const first = yield* restore(Queue.take(queue))
+          yield* nextTurnOfEventLoop
+          const rest = yield* Queue.takeUpTo(queue, options.maxBatch - 1)
+          yield* commit([first, ...Chunk.toReadonlyArray(rest)])
+        })
+      )
     ))
 
     return (input: I) =>

@@ -14,12 +14,14 @@ import * as path from "node:path"
 import { AppConfig } from "../config/AppConfig.js"
 import { SqliteDriverUnavailable, StorageError } from "../domain/Errors.js"
 import { Engine } from "./Engine.js"
+import { nextTurnOfEventLoop } from "./GroupCommit.js"
 import init from "./migrations/0001_init.js"
 import agentFeatures from "./migrations/0002_agent_features.js"
 import sendLog from "./migrations/0003_send_log.js"
 import searchBacklog from "./migrations/0004_search_backlog.js"
 import inboundSenders from "./migrations/0005_inbound_senders.js"
 import readState from "./migrations/0006_read_state.js"
+import threadIndexDirection from "./migrations/0007_thread_index_direction.js"
 
 export const migrations = {
   "0001_init": init,
@@ -27,7 +29,8 @@ export const migrations = {
   "0003_send_log": sendLog,
   "0004_search_backlog": searchBacklog,
   "0005_inbound_senders": inboundSenders,
-  "0006_read_state": readState
+  "0006_read_state": readState,
+  "0007_thread_index_direction": threadIndexDirection
 }
 
 const pathAdvice = "Point DATABASE_PATH at a writable file; relative paths resolve against the project folder."
@@ -146,11 +149,12 @@ const sqliteEngine = (filename: string) =>
         transactionTag: SqlClient.TransactionConnection,
         spanAttributes: [["db.system.name", "sqlite"]],
         acquireConnection: Effect.flatMap(Scope.make(), (scope) => Effect.map(Scope.extend(sql.reserve, scope), (conn) => [scope, conn] as const)),
-        begin: (conn) => conn.executeUnprepared("BEGIN IMMEDIATE", [], undefined),
+        // Prepared once (the client's statement cache): a batch of webhooks pays BEGIN and COMMIT each time.
+        begin: (conn) => conn.execute("BEGIN IMMEDIATE", [], undefined),
         savepoint: (conn, id) => conn.executeUnprepared(`SAVEPOINT effect_sql_${id}`, [], undefined),
-        commit: (conn) => conn.executeUnprepared("COMMIT", [], undefined),
+        commit: (conn) => conn.execute("COMMIT", [], undefined),
         // A BEGIN that failed left no transaction to roll back: its own error is the one to report.
-        rollback: (conn) => Effect.ignore(conn.executeUnprepared("ROLLBACK", [], undefined)),
+        rollback: (conn) => Effect.ignore(conn.execute("ROLLBACK", [], undefined)),
         rollbackSavepoint: (conn, id) => conn.executeUnprepared(`ROLLBACK TO SAVEPOINT effect_sql_${id}`, [], undefined)
       })
 
@@ -181,12 +185,6 @@ const sqliteEngine = (filename: string) =>
       })
     })
   )
-
-/** Resumes after the I/O already received has been handled (setImmediate): about 0.1 ms when idle. */
-const nextTurnOfEventLoop = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(handle))
-})
 
 /**
  * SQLite at `filename`, configured and migrated. Opening and migrating is ~40 ms of synchronous work: started

@@ -93,8 +93,11 @@ afterAll(async () => {
 })
 
 describe("the packed package", () => {
-  it("ships what runs: the bundle, the README and .env.example", () => {
-    expect(packed.files.map((f) => f.path).sort()).toEqual([".env.example", "README.md", "dist/index.js", "package.json"])
+  it("ships what runs: the bundle (its entry and the chunks it loads on demand), the README and .env.example", () => {
+    const files = packed.files.map((f) => f.path).sort()
+    expect(files.filter((f) => !f.startsWith("dist/chunks/"))).toEqual([".env.example", "README.md", "dist/index.js", "package.json"])
+    const built = fs.readdirSync(path.join(REPO, "dist", "chunks")).map((f) => `dist/chunks/${f}`).sort()
+    expect(files.filter((f) => f.startsWith("dist/chunks/"))).toEqual(built)
   })
 
   it("installs with better-sqlite3's prebuilt binary, through its install script", () => {
@@ -105,7 +108,7 @@ describe("the packed package", () => {
 
 describe("the installed bin", () => {
   it("--sandbox: every tool works, and the database is in the per-user data folder, not under node_modules", async () => {
-    const server = await startMcp(await userEnv(), app, ["--sandbox"], [bin])
+    const server = await startMcp(await userEnv(), app, ["--sandbox"], "stdio", [bin])
     const listed = await server.client.listTools()
     expect(listed.tools.map((t) => t.name)).toEqual(expect.arrayContaining(["send_sms", "simulate_inbound", "get_conversation_thread"]))
 
@@ -123,7 +126,7 @@ describe("the installed bin", () => {
   })
 
   it("TWILIO_MCP_SANDBOX=true is the sandbox too, on the same database (data kept across starts)", async () => {
-    const server = await startMcp(await userEnv({ TWILIO_MCP_SANDBOX: "true" }), app, [], [bin])
+    const server = await startMcp(await userEnv({ TWILIO_MCP_SANDBOX: "true" }), app, [], "stdio", [bin])
     expect((await server.client.listTools()).tools.map((t) => t.name)).toContain("simulate_inbound")
     const { conversations } = await server.call("list_conversations", {})
     expect(conversations.map((c: { participants: Array<string> }) => c.participants)).toContainEqual(
@@ -136,7 +139,7 @@ describe("the installed bin", () => {
     const dotEnv = path.join(dataFolder(), ".env")
     fs.writeFileSync(dotEnv, "TWILIO_MCP_SANDBOX=true\n")
     try {
-      const server = await startMcp(await userEnv(), "/", [], [bin])
+      const server = await startMcp(await userEnv(), "/", [], "stdio", [bin])
       expect((await server.client.listTools()).tools.map((t) => t.name)).toContain("simulate_inbound")
     } finally {
       fs.rmSync(dotEnv)

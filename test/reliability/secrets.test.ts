@@ -161,6 +161,62 @@ describe("a full session at LOG_LEVEL=debug", () => {
   })
 })
 
+describe("an `http` session at LOG_LEVEL=debug", () => {
+  const MCP_TOKEN = "mcp-secret-token-0123456789abcdef-fedcba9876543210"
+  const mcpForms = [MCP_TOKEN, MCP_TOKEN.slice(0, MCP_TOKEN.length >> 1), MCP_TOKEN.slice(MCP_TOKEN.length >> 1), Buffer.from(MCP_TOKEN).toString("base64")]
+
+  it("never shows MCP_AUTH_TOKEN nor a presented token, and /mcp answers short refusals without internals", async () => {
+    const said: Array<string> = []
+    const env = { ...stack.env, MCP_AUTH_TOKEN: `${"r".repeat(40)},${MCP_TOKEN}` }
+    const server = spawnServer(env, ["http"], stack.dir)
+    await server.stderr.waitForLine(/webhooks listening/)
+    const mcp = (label: string, headers: Record<string, string>, body?: string, method = "POST") =>
+      rawRequest(port(), {
+        method,
+        path: "/mcp",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25", ...headers },
+        ...(body === undefined ? {} : { body })
+      }).then((reply) => {
+        said.push(`${label} ${reply.status} ${JSON.stringify(reply.headers)}\n${reply.body}`)
+        if (reply.status >= 400) expectNoLeak({ status: reply.status, contentType: reply.headers["content-type"] ?? null, body: reply.body })
+        return reply
+      })
+    const call = (name: string, args: Record<string, unknown>) =>
+      JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: args } })
+    const bearer = { authorization: `Bearer ${MCP_TOKEN}` }
+
+    expect((await mcp("send", bearer, call("send_sms", { to: "+15557400011", message: "hello" }))).status).toBe(200)
+    expect((await mcp("bad arguments", bearer, call("send_sms", { to: "5551234", message: "" }))).body).toContain("isError")
+    expect((await mcp("unknown tool", bearer, call("no_such_tool", {}))).body).toContain("isError")
+    const refused: ReadonlyArray<readonly [string, Record<string, string>, number, string?]> = [
+      ["no token", {}, 401],
+      ["a token that differs in its last character", { authorization: `Bearer ${MCP_TOKEN.slice(0, -1)}1` }, 401],
+      ["the token in the Basic scheme", { authorization: `Basic ${Buffer.from(`x:${MCP_TOKEN}`).toString("base64")}` }, 401],
+      ["the token with a foreign Host", { ...bearer, host: "evil.example.com" }, 403],
+      ["the token with a foreign Origin", { ...bearer, origin: "https://evil.example.com" }, 403],
+      ["GET", bearer, 405, "GET"],
+      ["DELETE", bearer, 405, "DELETE"]
+    ]
+    for (const [label, headers, status, method] of refused) {
+      expect((await mcp(label, headers, method === undefined ? call("list_conversations", {}) : undefined, method)).status, label).toBe(status)
+    }
+
+    server.child.kill("SIGTERM")
+    expect(await exitWithin(server)).toEqual({ code: 0, signal: null })
+    // A bad value stops the start-up without quoting it.
+    const bad = spawnServer({ ...stack.env, MCP_AUTH_TOKEN: `${MCP_TOKEN} ${MCP_TOKEN}` }, ["http"], stack.dir)
+    expect(await exitWithin(bad)).toEqual({ code: 1, signal: null })
+    said.push(server.stdout.text(), server.stderr.text(), bad.stdout.text(), bad.stderr.text())
+
+    // Not vacuous: debug output, the refusals and the bad value's problem are all there.
+    expect(server.stderr.text()).toMatch(/level=DEBUG/)
+    expect(server.stderr.text()).toMatch(/bearer token is not one of MCP_AUTH_TOKEN's/)
+    expect(bad.stderr.text()).toMatch(/MCP_AUTH_TOKEN must be/)
+    const all = said.join("\n")
+    for (const form of [...mcpForms, MCP_TOKEN.slice(0, -1)]) expect(all.includes(form), `found ${form}`).toBe(false)
+  })
+})
+
 describe("exposure", () => {
   it("anything but the routes: a short 4xx (or the health JSON), no stack trace, no file or directory listing, never an upgrade", async () => {
     const server = spawnServer(stack.env, ["webhooks"], stack.dir)

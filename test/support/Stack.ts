@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { startEmulator, type TwilioEmulator } from "./Emulator.js"
-import { type McpProcess, startMcp } from "./McpProcess.js"
+import { type McpProcess, startMcp, type Transport } from "./McpProcess.js"
 import { freePort } from "./ports.js"
 import { type Env, serverEnv, stopAll, tempDir } from "./ServerProcess.js"
 
@@ -36,10 +36,13 @@ export const startStack = async (): Promise<Stack> => {
   }
 }
 
-/** A stack with one MCP server on it, once that server's webhook server listens (it starts after the handshake). */
-export const startStackWithServer = async (): Promise<{ stack: Stack; server: McpProcess }> => {
+/**
+ * A stack with one MCP server on it, talked to over `transport`, once that server's webhook server listens
+ * (over stdio it starts after the handshake).
+ */
+export const startStackWithServer = async (transport: Transport = "stdio"): Promise<{ stack: Stack; server: McpProcess }> => {
   const stack = await startStack()
-  const server = await startMcp(stack.env, stack.dir)
+  const server = await startMcp(stack.env, stack.dir, [], transport)
   await server.stderr.waitForLine(/webhooks listening/)
   return { stack, server }
 }

@@ -40,6 +40,8 @@ export const testConfig = (overrides: Partial<AppConfigShape> = {}): AppConfigSh
   twilioTimeoutMs: 2_000,
   allowedRecipients: undefined,
   maxPerHour: undefined,
+  mcpAuthTokens: [],
+  mcpAllowedHosts: [],
   sandbox: false,
   ...overrides
 })

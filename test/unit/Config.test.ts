@@ -176,6 +176,19 @@ describe("parseConfig", () => {
     expect(config.twilioApiBaseUrl).toBe("http://127.0.0.1:4010")
   })
 
+  it("keeps WEBHOOK_BASE_URL's user:password@ only in what Twilio signs and calls, never in what is shown", () => {
+    const config = configOf({ ...validEnv, WEBHOOK_BASE_URL: "https://hook:s3cret@abc123.ngrok.io/" })
+    expect(config.webhookBaseUrl).toBe("https://abc123.ngrok.io")
+    expect(Redacted.value(config.webhookSigningBaseUrl)).toBe("https://hook:s3cret@abc123.ngrok.io")
+    expect(JSON.stringify(config)).not.toMatch(/s3cret/)
+  })
+
+  it("the sandbox's public URL is its own listener: http://127.0.0.1 and WEBHOOK_PORT (3000 unless set)", () => {
+    expect(configOf({}, true).webhookBaseUrl).toBe("http://127.0.0.1:3000")
+    expect(configOf({ WEBHOOK_PORT: "4555" }, true).webhookBaseUrl).toBe("http://127.0.0.1:4555")
+    expect(configOf({ WEBHOOK_BASE_URL: "https://sandbox.example.test" }, true).webhookBaseUrl).toBe("https://sandbox.example.test")
+  })
+
   it("runs in sandbox mode with no Twilio variables, ignoring real credentials", () => {
     const config = configOf({}, true)
     expect(config.sandbox).toBe(true)
@@ -215,6 +228,47 @@ describe("parseConfig", () => {
     expect(String(config.authToken)).not.toContain(TOKEN)
     expect(JSON.stringify(config)).not.toContain(TOKEN)
     expect(`${config.authToken}`).not.toContain(TOKEN)
+  })
+})
+
+describe("MCP_AUTH_TOKEN and MCP_ALLOWED_HOSTS (the http command)", () => {
+  const MCP_TOKEN = "f".repeat(31) + "0123456789abcdef"
+
+  it("are empty when unset", () => {
+    expect(configOf(validEnv)).toMatchObject({ mcpAuthTokens: [], mcpAllowedHosts: [] })
+  })
+
+  it("MCP_AUTH_TOKEN takes one or more comma-separated tokens, kept redacted", () => {
+    const config = configOf({ ...validEnv, MCP_AUTH_TOKEN: ` ${MCP_TOKEN} , ${"x".repeat(40)}==` })
+    expect(config.mcpAuthTokens.map(Redacted.value)).toEqual([MCP_TOKEN, `${"x".repeat(40)}==`])
+    expect(JSON.stringify(config)).not.toContain(MCP_TOKEN)
+    expect(String(config.mcpAuthTokens)).not.toContain(MCP_TOKEN)
+  })
+
+  it.each([
+    ["a 31-character token", "t".repeat(31)],
+    ["a token with a space", `${MCP_TOKEN} ${MCP_TOKEN}`],
+    ["a token with a quote", `${MCP_TOKEN}"`],
+    ["an empty item", `${MCP_TOKEN},,${MCP_TOKEN}`]
+  ])("MCP_AUTH_TOKEN: %s is refused, and the message never quotes it", (_, value) => {
+    const problems = problemsFor({ ...validEnv, MCP_AUTH_TOKEN: value }, "MCP_AUTH_TOKEN")
+    expect(problems.length).toBeGreaterThan(0)
+    expect(problems[0]).toMatch(/MCP_AUTH_TOKEN must be one or more tokens of 32\+ characters .* openssl rand -hex 32/)
+    expect(problems.join("\n")).not.toContain(value.slice(0, 31))
+  })
+
+  it("MCP_ALLOWED_HOSTS takes host names and IP addresses, lower-cased", () => {
+    expect(configOf({ ...validEnv, MCP_ALLOWED_HOSTS: "MCP.Example.com, 10.0.0.5,[::1]" }).mcpAllowedHosts).toEqual([
+      "mcp.example.com",
+      "10.0.0.5",
+      "[::1]"
+    ])
+  })
+
+  it.each(["https://mcp.example.com", "mcp.example.com:443", "*", "mcp.example.com/mcp"])("MCP_ALLOWED_HOSTS refuses %s", (value) => {
+    expect(problemsFor({ ...validEnv, MCP_ALLOWED_HOSTS: value }, "MCP_ALLOWED_HOSTS")).toEqual([
+      "MCP_ALLOWED_HOSTS must list host names or IP addresses, without scheme or port, separated by commas (e.g. mcp.example.com,10.0.0.5)"
+    ])
   })
 })
 

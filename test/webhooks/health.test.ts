@@ -54,7 +54,7 @@ describe("GET /healthz", () => {
         storage: {
           engine: onPostgres ? "postgresql" : "sqlite",
           version: expect.stringMatching(/^\d+\.\d+/),
-          migration: "0006_read_state"
+          migration: "0007_thread_index_direction"
         }
       })
       expect(Number.isInteger(reply.json.uptimeSeconds)).toBe(true)

@@ -36,7 +36,10 @@ describe("X-Twilio-Signature and AccountSid", () => {
   refusals.forEach(({ name, options, params }) =>
     it.live(`403 for ${name}; nothing stored`, () =>
       Effect.gen(function*() {
-        expectRefused(yield* postInbound(params ?? genuine, options), 403)
+        const reply = yield* postInbound(params ?? genuine, options)
+        expectRefused(reply, 403)
+        // The design document's troubleshooting names this text.
+        expect(reply.body).toMatch(/^Invalid webhook signature|^AccountSid does not match$/)
         yield* expectNothingStored
       }).pipe(withServer())))
 

@@ -3,9 +3,10 @@
 import { performance } from "node:perf_hooks"
 import { setTimeout as sleep } from "node:timers/promises"
 import { cpuSeconds } from "../lib/procs.mjs"
+import { percent, row } from "../lib/table.mjs"
 import { mcpServers, tempDir } from "../lib/targets.mjs"
 
-export const idle = async ({ quick, record }) => {
+const idle = async ({ quick, record }) => {
   const dir = tempDir("idle")
   const timeoutSeconds = quick ? 5 : 45
   const server = await mcpServers.ours.spawn(dir)
@@ -29,3 +30,9 @@ export const idle = async ({ quick, record }) => {
     await server.close()
   }
 }
+
+export const figures = { idle }
+
+export const rows = () => [
+  row("idle waiting", "CPU of one core during wait_for_reply", { value: "idle.cpuPercent", fmt: percent, target: "< 1 %", pass: (r) => r("idle.cpuPercent") < 1 })
+]

@@ -2,13 +2,15 @@
 // machine and on 127.0.0.1:
 //   - signed inbound webhooks through 1 and 2 `webhooks` replicas of one database (50 connections in all,
 //     split between the replicas as a load balancer would), with the CPU each process spends per webhook;
-//   - the query figure's 1M-message store (100k with --quick), copied in by `migrate-to-postgres`, queried
-//     over stdio by an MCP process on DATABASE_URL;
+//   - the query figure's store (1,000,000 messages, 100,000 with --quick: the same cached SQLite store), copied
+//     in by `migrate-to-postgres` and queried over stdio by an MCP process on DATABASE_URL, with the query
+//     figure's plan;
 //   - the idle cost of a wait_for_reply that listens for other processes' messages (LISTEN, heartbeat).
-// Its own table is printed when it ends; its numbers also go to --json. Seeded stores are kept under the
-// temp folder (twilio-mcp-bench-pg-<messages>) and rebuilt when the seed or the migrations change.
+// One `webhooks` process on SQLite takes the same load in the same run, for comparison. The PostgreSQL store is
+// kept in the temp folder (twilio-mcp-bench-pg-<messages>) and copied again when the SQLite store or
+// PostgreSQL's migrations change.
 import { createHash } from "node:crypto"
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { performance } from "node:perf_hooks"
@@ -16,24 +18,14 @@ import { setTimeout as sleep } from "node:timers/promises"
 import { startPostgres } from "../../lib/postgres.mjs"
 import { McpProcess } from "../lib/mcp-client.mjs"
 import { cpuSeconds, freePort, HOST, output, start, stop, waitUntil } from "../lib/procs.mjs"
-import { contactOf, conversationIdOf, prng, seedStore } from "../lib/seed.mjs"
 import { median, percentile } from "../lib/stats.mjs"
+import { micros, ms, percent, row, rps } from "../lib/table.mjs"
 import { ACCOUNT_SID, AUTH_TOKEN, BASE_URL, log, OUR_NUMBER, OURS_ENTRY, oursEnv, REPO, SMS_PATH, tempDir, webhookServers } from "../lib/targets.mjs"
+import { callPlan, QUERIES, seededStore as seededSqliteStore } from "./query.mjs"
 
-const SEED_VERSION = 1
+const COPY_VERSION = 1
 const CONNECTIONS = 50
 const SENDERS = 1000
-const DAY_MS = 86_400_000
-
-/** The query figure's queries and how their arguments are drawn from the seeded store (scripts/bench/figures/query.mjs). */
-const QUERIES = {
-  "get_inbound_messages by sender": ["get_inbound_messages", (s, any) => ({ from: contactOf(any(s.conversations)) })],
-  "get_inbound_messages by since": ["get_inbound_messages", (s, _any, random) => ({ since: new Date(s.endMs - random() * 7 * DAY_MS).toISOString() })],
-  "get_conversation_thread newest page": ["get_conversation_thread", (s, any) => ({ conversationId: conversationIdOf(any(s.conversations)) })],
-  "list_conversations": ["list_conversations", () => ({})],
-  "search_messages specific": ["search_messages", (_s, any, random) => ({ query: `${random() < 0.5 ? "" : "Priya "}${10_000 + any(90_000)}` })],
-  "search_messages broad": ["search_messages", (_s, any) => ({ query: ["refund", "delivery", "invoice", "payment"][any(4)] })]
-}
 
 /** User + system CPU seconds of PostgreSQL: the postmaster and every process it started (backends, writers). */
 const postgresCpuSeconds = (postmaster) => {
@@ -151,51 +143,44 @@ const ingest = async ({ pg, dir, quick, record }) => {
   }
 }
 
-/** The seeded store in PostgreSQL: from the cache when seed and migrations match, else seeded into SQLite and copied in. */
-const seededStore = async ({ quick, dir }) => {
+/**
+ * The query figure's store in PostgreSQL: the cached copy when it was made from the same SQLite store with the
+ * same migrations, else copied in by `migrate-to-postgres` (timed), then vacuumed as autovacuum would in time.
+ */
+const postgresStore = async ({ quick, dir }) => {
   const size = quick ? { messages: 100_000, conversations: 1_000 } : { messages: 1_000_000, conversations: 10_000 }
+  const sqlite = await seededSqliteStore(dir, size)
   const folder = join(tmpdir(), `twilio-mcp-bench-pg-${size.messages}`)
   const stampPath = join(folder, "stamp.json")
-  const folderOfMigrations = join(REPO, "src", "storage", "migrations", "postgres")
+  const migrationsFolder = join(REPO, "src", "storage", "migrations", "postgres")
   const migrations = createHash("sha256")
-    .update(readdirSync(folderOfMigrations).sort().map((f) => readFileSync(join(folderOfMigrations, f), "utf8")).join("\0"))
+    .update(readdirSync(migrationsFolder).sort().map((f) => readFileSync(join(migrationsFolder, f), "utf8")).join("\0"))
     .digest("hex")
-  const key = JSON.stringify({ SEED_VERSION, ...size, migrations })
+  const key = JSON.stringify({ COPY_VERSION, sqlite: readFileSync(`${sqlite.path}.json`, "utf8"), migrations })
   const cached = existsSync(stampPath) ? JSON.parse(readFileSync(stampPath, "utf8")) : undefined
   if (cached?.key !== key) rmSync(folder, { recursive: true, force: true })
   const pg = await startPostgres({ durable: true, dir: folder })
-  if (cached?.key === key) return { pg, store: cached.store }
+  if (cached?.key === key) return { pg, store: sqlite, migrateSeconds: cached.migrateSeconds }
 
-  log(`postgres: seeding ${size.messages.toLocaleString("en")} messages into SQLite, then migrate-to-postgres…`)
-  const fresh = await webhookServers.ours.start(dir)
-  await stop(fresh.child)
-  const sqlite = join(dir, "store.db")
-  copyFileSync(fresh.databasePath, sqlite)
-  const seeded = seedStore(sqlite, { ...size, endMs: Date.now() })
+  log(`postgres: copying the ${size.messages.toLocaleString("en")}-message store in with migrate-to-postgres…`)
   await pg.query("CREATE DATABASE bench_store")
   const startedAt = performance.now()
   const copied = await output(process.execPath, [OURS_ENTRY, "migrate-to-postgres"], {
     timeoutMs: 60 * 60_000,
     log: join(dir, "migrate.log"),
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...(await postgresEnv(pg.database("bench_store"), await freePort())), DATABASE_PATH: sqlite }
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...(await postgresEnv(pg.database("bench_store"), await freePort())), DATABASE_PATH: sqlite.path }
   })
   const migrateSeconds = (performance.now() - startedAt) / 1000
   log(`postgres: migrate-to-postgres took ${migrateSeconds.toFixed(0)} s:\n${copied.trim()}`)
-  // As autovacuum would in time: the visibility map set, so counts can be answered from indexes alone.
+  // As autovacuum would in time: the visibility map set, so counts are answered from indexes alone.
   await pg.query("VACUUM", "bench_store")
-  const store = { ...size, ...seeded, migrateSeconds }
-  writeFileSync(stampPath, JSON.stringify({ key, store }))
-  return { pg, store }
+  writeFileSync(stampPath, JSON.stringify({ key, migrateSeconds }))
+  return { pg, store: sqlite, migrateSeconds }
 }
 
 const queries = async ({ pg, store, dir, quick, record }) => {
   const perQuery = quick ? 40 : 300
-  const random = prng(7)
-  const any = (n) => Math.floor(random() * n)
-  const calls = []
-  for (let i = 0; i < perQuery; i++) {
-    for (const [label, [tool, args]] of Object.entries(QUERIES)) calls.push({ label, tool, args: args(store, any, random) })
-  }
+  const calls = callPlan(store, perQuery)
   const server = McpProcess.spawn(process.execPath, [OURS_ENTRY], {
     cwd: dir,
     env: await postgresEnv(pg.database("bench_store"), await freePort()),
@@ -203,14 +188,14 @@ const queries = async ({ pg, store, dir, quick, record }) => {
   })
   try {
     await server.initialized
-    for (const call of calls.slice(0, Object.keys(QUERIES).length * 5)) await server.callTool(call.tool, call.args)
+    for (const call of calls.slice(0, QUERIES.length * 5)) await server.callTool(call.tool, call.args)
     const timings = {}
     for (const call of calls) {
       const startedAt = performance.now()
       await server.callTool(call.tool, call.args)
       ;(timings[call.label] ??= []).push(performance.now() - startedAt)
     }
-    for (const label of Object.keys(QUERIES)) {
+    for (const { label } of QUERIES) {
       record(`postgres.query.${label}.p50`, percentile(timings[label], 50))
       record(`postgres.query.${label}.p99`, percentile(timings[label], 99))
     }
@@ -240,48 +225,55 @@ const idle = async ({ pg, dir, quick, record }) => {
   }
 }
 
-const fmt = { ms: (v) => `${v < 10 ? v.toFixed(2) : v.toFixed(1)} ms`, rps: (v) => `${Math.round(v).toLocaleString("en")} req/s`, us: (v) => `${Math.round(v)} µs`, pct: (v) => `${v.toFixed(2)} %` }
-
-/** This figure's table: measured, target, met. */
-const table = (results) => {
-  const get = (k) => results.get(k)?.value
-  const rows = [
-    ["ingest, 1 replica, c=50", "req/s", fmt.rps(get("postgres.ingest.1.rps")), ""],
-    ["ingest, 1 replica, c=50", "p99", fmt.ms(get("postgres.ingest.1.p99")), `≤ 50 ms: ${get("postgres.ingest.1.p99") <= 50 ? "met" : "MISSED"}`],
-    ["ingest, 1 replica, c=50", "CPU per webhook: replica + PostgreSQL", `${fmt.us(get("postgres.ingest.1.replicaCpu"))} + ${fmt.us(get("postgres.ingest.1.postgresCpu"))}`, ""],
-    ["ingest, SQLite reference (1 process), c=50", "req/s, p99, CPU per webhook", `${fmt.rps(get("postgres.ingest.0.rps"))}, ${fmt.ms(get("postgres.ingest.0.p99"))}, ${fmt.us(get("postgres.ingest.0.replicaCpu"))}`, ""],
-    ["ingest, 2 replicas, c=25+25", "req/s", fmt.rps(get("postgres.ingest.2.rps")), ""],
-    ["ingest, 2 replicas, c=25+25", "p99 (the worse replica)", fmt.ms(get("postgres.ingest.2.p99")), ""],
-    ["ingest, 2 replicas, c=25+25", "CPU per webhook: each replica + PostgreSQL", `${fmt.us(get("postgres.ingest.2.replicaCpu"))} + ${fmt.us(get("postgres.ingest.2.postgresCpu"))}`, ""],
-    ["ingest", "non-2xx + errors, all runs", String((get("postgres.ingest.1.failed") ?? 0) + (get("postgres.ingest.2.failed") ?? 0)), "0"],
-    ...Object.keys(QUERIES).map((label) => [
-      `${(get("postgres.query.messages") ?? 0).toLocaleString("en")}-message store over stdio`,
-      `${label} p50 / p99`,
-      `${fmt.ms(get(`postgres.query.${label}.p50`))} / ${fmt.ms(get(`postgres.query.${label}.p99`))}`,
-      `p99 ≤ 15 ms: ${get(`postgres.query.${label}.p99`) <= 15 ? "met" : "MISSED"}`
-    ]),
-    ["wait_for_reply idle", "CPU of the MCP process / of PostgreSQL", `${fmt.pct(get("postgres.idle.serverPercent"))} / ${fmt.pct(get("postgres.idle.postgresPercent"))}`, `< 1 % of a core: ${get("postgres.idle.serverPercent") + get("postgres.idle.postgresPercent") < 1 ? "met" : "MISSED"}`],
-    ["migrate-to-postgres", "seeding the store (when not cached)", get("postgres.migrateSeconds") === undefined ? "" : `${get("postgres.migrateSeconds").toFixed(0)} s`, ""]
-  ]
-  return ["| PostgreSQL figure | measure | this run | target |", "|---|---|---|---|", ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n")
-}
-
-export const postgres = async ({ quick, record }) => {
+const postgres = async ({ quick, record }) => {
   const dir = tempDir("postgres")
-  const results = new Map()
-  const keep = (name, value, note) => {
-    results.set(name, { value, note })
-    record(name, value, note)
-  }
-  const { pg, store } = await seededStore({ quick, dir })
+  const { pg, store, migrateSeconds } = await postgresStore({ quick, dir })
   try {
-    keep("postgres.query.messages", store.messages)
-    keep("postgres.migrateSeconds", store.migrateSeconds)
-    await ingest({ pg, dir, quick, record: keep })
-    await queries({ pg, store, dir, quick, record: keep })
-    await idle({ pg, dir, quick, record: keep })
+    record("postgres.query.messages", store.messages)
+    record("postgres.migrateSeconds", migrateSeconds)
+    await ingest({ pg, dir, quick, record })
+    await queries({ pg, store, dir, quick, record })
+    await idle({ pg, dir, quick, record })
   } finally {
     await pg.stop()
   }
-  process.stdout.write(`\n${table(results)}\n`)
 }
+
+export const figures = { postgres }
+
+const ingestRows = (replicas, figure) => {
+  const key = (k) => `postgres.ingest.${replicas}.${k}`
+  return [
+    row(figure, "req/s, median of rounds (vs one SQLite process, same run)", { value: key("rps"), fmt: rps, other: "postgres.ingest.0.rps" }),
+    row(figure, "p99 latency (the slower replica's)", {
+      value: key("p99"),
+      fmt: ms,
+      other: "postgres.ingest.0.p99",
+      ...(replicas === 1 ? { target: "≤ 50 ms", pass: (r) => r(key("p99")) <= 50 } : {})
+    }),
+    row(figure, "CPU per webhook: each replica (vs the SQLite process)", { value: key("replicaCpu"), fmt: micros, other: "postgres.ingest.0.replicaCpu" }),
+    row(figure, "CPU per webhook: PostgreSQL, all its processes", { value: key("postgresCpu"), fmt: micros }),
+    row(figure, "non-2xx + connection errors, all rounds", { value: key("failed"), fmt: String, target: "0", pass: (r) => r(key("failed")) === 0 })
+  ]
+}
+
+export const rows = () => [
+  ...ingestRows(1, "PostgreSQL ingest, 1 replica, c=50"),
+  ...ingestRows(2, "PostgreSQL ingest, 2 replicas, c=25+25"),
+  ...QUERIES.map(({ label }) =>
+    row("PostgreSQL queries over stdio", `${label}: p99 (p50)`, {
+      value: `postgres.query.${label}.p99`,
+      fmt: ms,
+      note: (r) => ms(r(`postgres.query.${label}.p50`)),
+      target: "≤ 15 ms",
+      pass: (r) => r(`postgres.query.${label}.p99`) <= 15
+    })),
+  row("PostgreSQL idle waiting", "CPU during wait_for_reply: the MCP process + PostgreSQL", {
+    value: "postgres.idle.serverPercent",
+    fmt: percent,
+    note: (r) => `+ ${percent(r("postgres.idle.postgresPercent"))}`,
+    target: "< 1 % together",
+    pass: (r) => r("postgres.idle.serverPercent") + r("postgres.idle.postgresPercent") < 1
+  }),
+  row("PostgreSQL store", "migrate-to-postgres of the query store (when not cached)", { value: "postgres.migrateSeconds", fmt: (v) => (v === undefined ? "cached" : `${v.toFixed(0)} s`) })
+]

@@ -5,9 +5,10 @@ import { build } from "esbuild"
 import { closeSync, copyFileSync, existsSync, openSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { output, stop } from "../lib/procs.mjs"
+import { freePort, output, stop } from "../lib/procs.mjs"
 import { contactOf, conversationIdOf, prng, seedStore } from "../lib/seed.mjs"
 import { percentile } from "../lib/stats.mjs"
+import { ms, row } from "../lib/table.mjs"
 import { log, mcpServers, oursEnv, REPO, tempDir, webhookServers } from "../lib/targets.mjs"
 
 const DAY_MS = 86_400_000
@@ -43,7 +44,7 @@ const argumentsFor = (store) => {
 }
 
 /** The calls in the order they are made: kinds interleaved, so noise spreads over all of them. */
-const callPlan = (store, perQuery) => {
+export const callPlan = (store, perQuery) => {
   const args = argumentsFor(store)
   const calls = []
   for (let i = 0; i < perQuery; i++) for (const q of QUERIES) calls.push({ label: q.label, tool: q.tool, args: args[q.label]() })
@@ -61,7 +62,7 @@ const schemaOf = async (dir) => {
 }
 
 /** The seeded store, from the cache when it was seeded with the same migrations and seed version. */
-const seededStore = async (dir, { messages, conversations }) => {
+export const seededStore = async (dir, { messages, conversations }) => {
   const fresh = await schemaOf(dir)
   const path = join(tmpdir(), `twilio-mcp-bench-store-${messages}.db`)
   const stampPath = `${path}.json`
@@ -86,11 +87,11 @@ const bundleInProcess = async (dir) => {
   await build({
     stdin: {
       contents: [
-        "export { appLayer } from './src/AppLayer.js'",
+        "export { appLayer } from './src/App.js'",
         "export { callTool } from './src/mcp/Bridge.js'",
         "export { tools } from './src/mcp/tools/index.js'",
-        "export { parseConfig } from './src/Config.js'",
-        "export { loggingLayer } from './src/Logging.js'",
+        "export { parseConfig } from './src/config/AppConfig.js'",
+        "export { loggingLayer } from './src/config/Logging.js'",
         "export * as Either from 'effect/Either'",
         "export * as Layer from 'effect/Layer'",
         "export * as ManagedRuntime from 'effect/ManagedRuntime'"
@@ -117,7 +118,7 @@ const bundleInProcess = async (dir) => {
  * Reads the store file once, so both paths run on a warm page cache: a cached store was last read minutes
  * or runs ago, and the first path timed would otherwise also time the disk.
  */
-const warmPageCache = (path) => {
+export const warmPageCache = (path) => {
   const fd = openSync(path, "r")
   const buffer = Buffer.allocUnsafe(1 << 20)
   try {
@@ -134,13 +135,13 @@ const summarize = (timings, record, path) => {
   }
 }
 
-export const query = async ({ quick, record }) => {
+const query = async ({ quick, record }) => {
   const dir = tempDir("query")
   const size = quick ? { messages: 100_000, conversations: 1_000 } : { messages: 1_000_000, conversations: 10_000 }
   const store = await seededStore(dir, size)
   const perQuery = quick ? 40 : 300
   const calls = callPlan(store, perQuery)
-  const env = await oursEnv(store.path, 0)
+  const env = await oursEnv(store.path, await freePort())
   warmPageCache(store.path)
   record("query.messages", store.messages)
   record("query.perQuery", perQuery)
@@ -171,3 +172,20 @@ export const query = async ({ quick, record }) => {
     await server.close()
   }
 }
+
+export const figures = { query }
+
+export const rows = () =>
+  QUERIES.flatMap(({ label }) => [
+    ["inprocess", "in process", 5],
+    ["stdio", "stdio round trip", 15]
+  ].map(([path, how, limit]) => {
+    const key = (p) => `query.${path}.${label}.${p}`
+    return row(`query: ${label}`, `${how}: p99 (p50 in brackets)`, {
+      value: key("p99"),
+      fmt: ms,
+      note: (r) => `p50 ${ms(r(key("p50")))}`,
+      target: `p99 ≤ ${limit} ms`,
+      pass: (r) => r(key("p99")) <= limit
+    })
+  }))

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises"
 import { ensurePeer } from "../lib/peer.mjs"
 import { rssMb } from "../lib/procs.mjs"
 import { median, medianRatio, rotate } from "../lib/stats.mjs"
+import { bytes, mb, ms, row } from "../lib/table.mjs"
 import { log, mcpServers, tempDir } from "../lib/targets.mjs"
 
 const NAMES = ["ours", "peer", "bare"]
@@ -19,7 +20,7 @@ const withServer = async (name, dir, then, options) => {
 }
 
 /** ≥ 11 interleaved rounds (A B C, B C A, …); the RSS right after `initialize` comes along. */
-export const coldStart = async ({ quick, record }) => {
+const coldStart = async ({ quick, record }) => {
   await ensurePeer(log) // an install must not land inside a timed spawn
   const dir = tempDir("cold-start")
   const rounds = quick ? 3 : 15
@@ -44,7 +45,7 @@ export const coldStart = async ({ quick, record }) => {
 }
 
 /** Bytes of the `tools/list` result as JSON, for the default and the sandbox tool sets. */
-export const toolFootprint = async ({ record }) => {
+const toolFootprint = async ({ record }) => {
   await ensurePeer(log)
   const dir = tempDir("tools")
   const bytesOf = (name, options) =>
@@ -64,7 +65,7 @@ export const toolFootprint = async ({ record }) => {
  * RSS after `initialize` (unless the cold-start figure measured it) and once the process has settled:
  * this server opens its database and webhook server after answering `initialize`.
  */
-export const memory = async ({ quick, record, has }) => {
+const memory = async ({ quick, record, has }) => {
   await ensurePeer(log)
   const dir = tempDir("memory")
   const rounds = quick ? 1 : 3
@@ -85,3 +86,15 @@ export const memory = async ({ quick, record, has }) => {
     record(`rss.settled.${name}`, median(settled[name]))
   }
 }
+
+export const figures = { "cold-start": coldStart, tools: toolFootprint, memory }
+
+export const rows = () => [
+  row("cold start", "spawn → initialize, median (vs peer)", { value: "cold.ours", fmt: ms, other: "cold.peer", ratio: "cold.ratio.peer", target: "≤ 0.70× peer", pass: (r) => r("cold.ratio.peer") <= 0.7 }),
+  row("cold start", "spawn → initialize, median (vs bare SDK server)", { value: "cold.ours", fmt: ms, other: "cold.bare", ratio: "cold.ratio.bare", target: "≤ 1.10× bare", pass: (r) => r("cold.ratio.bare") <= 1.1 }),
+  row("tool footprint", "tools/list result JSON", { value: "tools.ours", fmt: bytes, other: "tools.peer", target: "≤ 8 KB", pass: (r) => r("tools.ours") <= 8192 }),
+  row("tool footprint", "tools/list result JSON, --sandbox", { value: "tools.sandbox", fmt: bytes, target: "≤ 8 KB", pass: (r) => r("tools.sandbox") <= 8192 }),
+  row("memory", "RSS right after initialize (vs peer)", { value: "rss.init.ours", fmt: mb, other: "rss.init.peer", target: "≤ 80 MB", pass: (r) => r("rss.init.ours") <= 80 }),
+  row("memory", "RSS right after initialize (vs bare)", { value: "rss.init.ours", fmt: mb, other: "rss.init.bare" }),
+  row("memory", "RSS 2 s after initialize, database and webhooks open (vs peer)", { value: "rss.settled.ours", fmt: mb, other: "rss.settled.peer" })
+]

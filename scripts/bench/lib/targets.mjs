@@ -1,5 +1,5 @@
-// What is compared: this server, the npm peer, the bare MCP server and the raw webhook ceiling; how each
-// is started, with dummy credentials of the right shape, and everything on 127.0.0.1.
+// What is compared: this server, the npm peer, the bare MCP server, the framework floor and the raw webhook
+// ceiling; how each is started, with dummy credentials of the right shape, and everything on 127.0.0.1.
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { McpProcess } from "./mcp-client.mjs"
@@ -49,7 +49,8 @@ export const mcpServers = {
     spawn: async (dir, { args = [], databasePath = join(dir, "ours.db") } = {}) =>
       McpProcess.spawn(process.execPath, [OURS_ENTRY, ...args], {
         cwd: dir,
-        env: await oursEnv(databasePath, 0),
+        // A fixed port, as Twilio needs (0 is refused); a free one, so runs never collide.
+        env: await oursEnv(databasePath, await freePort()),
         log: join(dir, "ours.log")
       })
   },
@@ -69,8 +70,8 @@ export const mcpServers = {
   }
 }
 
-/** A webhook server on a free port, ready once `GET health` answers 200. */
-const startHttp = async ({ name, args, env, healthPath, dir }) => {
+/** A webhook server on a free port, ready once `GET health` answers 200; `stores: false` has no database. */
+const startHttp = async ({ name, args, env, healthPath, dir, stores = true }) => {
   const port = await freePort()
   const child = start(process.execPath, args, {
     cwd: dir,
@@ -83,7 +84,7 @@ const startHttp = async ({ name, args, env, healthPath, dir }) => {
     if (child.exitCode !== null) throw new Error(`${name} webhook server exited with ${child.exitCode}; see ${dir}/${name}.log`)
     return fetch(`http://${HOST}:${port}${healthPath}`).then((r) => r.ok, () => false)
   })
-  return { name, port, child, databasePath: join(dir, `${name}.db`) }
+  return { name, port, child, databasePath: stores ? join(dir, `${name}.db`) : undefined }
 }
 
 /** The webhook servers of the ingest and status figures, each on its own database in `dir`. */
@@ -97,6 +98,18 @@ export const webhookServers = {
         args: [OURS_ENTRY, "webhooks"],
         env: (port) => oursEnv(join(dir, "ours.db"), port),
         healthPath: "/healthz"
+      })
+  },
+  floor: {
+    label: "framework floor (@effect/platform HttpLayerRouter on NodeHttpServer, form read, TwiML answered)",
+    start: (dir) =>
+      startHttp({
+        name: "floor",
+        dir,
+        args: [join(BENCH, "floor-server.mjs")],
+        env: async (port) => ({ PORT: String(port) }),
+        healthPath: "/healthz",
+        stores: false
       })
   },
   peer: {

@@ -4,6 +4,7 @@ import sendLog from "./0003_send_log.js"
 import searchBacklog from "./0004_search_backlog.js"
 import inboundSenders from "./0005_inbound_senders.js"
 import readState from "./0006_read_state.js"
+import threadIndexDirection from "./0007_thread_index_direction.js"
 
 /** PostgreSQL's migrations: one twin per SQLite migration, under the same name (../../Sql.ts has SQLite's). */
 export const postgresMigrations = {
@@ -12,5 +13,6 @@ export const postgresMigrations = {
   "0003_send_log": sendLog,
   "0004_search_backlog": searchBacklog,
   "0005_inbound_senders": inboundSenders,
-  "0006_read_state": readState
+  "0006_read_state": readState,
+  "0007_thread_index_direction": threadIndexDirection
 }

@@ -1,0 +1,128 @@
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Runtime from "effect/Runtime"
+import * as Schema from "effect/Schema"
+import { AppConfig } from "../config/AppConfig.js"
+import { clip } from "../domain/Text.js"
+import { serverFactory } from "../mcp/Bridge.js"
+import type { Progress } from "../mcp/Progress.js"
+import type { Tool } from "../mcp/Tool.js"
+import type { ToolServices } from "../mcp/tools/index.js"
+import { makeAccess } from "./McpAccess.js"
+import { RejectionLog } from "./RejectionLog.js"
+import { MAX_BODY_BYTES } from "./WebhookRoutes.js"
+
+export const MCP_PATH = "/mcp"
+
+/** `http` was started without MCP_AUTH_TOKEN: it never serves tools to whoever reaches the port. */
+export class McpAuthTokenMissing extends Schema.TaggedError<McpAuthTokenMissing>()("McpAuthTokenMissing", {}) {
+  override get message() {
+    return "MCP_AUTH_TOKEN is required by the http command: set it to one or more tokens of 32+ characters, " +
+      "separated by commas (generate one with: openssl rand -hex 32); clients send one as \"Authorization: Bearer <token>\"."
+  }
+}
+
+/** A request to /mcp refused before any MCP message is read: the status, and what the client is told. */
+export class McpRefused extends Schema.TaggedError<McpRefused>()("McpRefused", {
+  status: Schema.Literal(401, 403, 405, 413),
+  reason: Schema.String,
+  headers: Schema.Record({ key: Schema.String, value: Schema.String })
+}) {}
+
+/** The realm of the bearer challenge (RFC 6750 §3). */
+const CHALLENGE = "Bearer realm=\"twilio-mcp\""
+
+/** The edge's one mapping of refusals to responses: a JSON-RPC error body, as the SDK's transport answers its own. */
+const respond = (e: McpRefused) =>
+  HttpServerResponse.unsafeJson({ jsonrpc: "2.0", error: { code: -32000, message: e.reason }, id: null }, {
+    status: e.status,
+    // After a 413 the rest of the body is still on the wire: the connection cannot be reused.
+    headers: e.status === 413 ? { ...e.headers, connection: "close" } : e.headers
+  })
+
+/**
+ * MCP over Streamable HTTP at /mcp, beside the webhook routes on the same router. Stateless: every POST gets
+ * a fresh SDK server and transport (no session id), so any replica answers any request and nothing is kept
+ * between requests; a `wait_for_reply` streams its progress over the POST's SSE answer and wakes on a reply
+ * stored by any process (the Inbox). In order: Host/Origin (403), bearer token (401), method (405: there is
+ * no session to GET or DELETE), body size (413); the SDK then checks Accept, Content-Type and the JSON-RPC.
+ * When the client goes away the request's fiber is interrupted and closing its server aborts the tool call.
+ */
+export const McpRoute = (tools: ReadonlyArray<Tool<ToolServices>>) =>
+  HttpLayerRouter.use((router) =>
+    Effect.gen(function*() {
+      const config = yield* AppConfig
+      const rejections = yield* RejectionLog
+      const check = makeAccess({ tokens: config.mcpAuthTokens, publicBaseUrl: config.webhookBaseUrl, allowedHosts: config.mcpAllowedHosts })
+      const runtime = yield* Effect.runtime<Exclude<ToolServices, Progress>>()
+      const newServer = serverFactory(tools, (effect, signal) => Runtime.runPromiseExit(runtime, effect, { signal }))
+
+      const refuse = (status: McpRefused["status"], reason: string, headers: Record<string, string> = {}) =>
+        new McpRefused({ status, reason, headers })
+
+      const admitted = Effect.gen(function*() {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const verdict = check(request.headers)
+        switch (verdict._tag) {
+          case "ForeignHost": {
+            const shown = clip(verdict.value, 100)
+            yield* rejections.warn(
+              `${verdict.header === "host" ? "Host" : "Origin"} not allowed`,
+              `MCP request refused: ${verdict.header} ${shown} is not this server (add it to MCP_ALLOWED_HOSTS if it is)`,
+              "MCP request"
+            )
+            return yield* refuse(403, `Forbidden: ${verdict.header === "host" ? "Host" : "Origin"} ${shown} is not allowed`)
+          }
+          case "NoToken":
+            yield* Effect.logDebug("MCP request refused: no bearer token")
+            return yield* refuse(401, "Unauthorized: send \"Authorization: Bearer <token>\" with one of MCP_AUTH_TOKEN's tokens", {
+              "www-authenticate": CHALLENGE
+            })
+          case "WrongToken":
+            yield* rejections.warn("wrong bearer token", "MCP request refused: the bearer token is not one of MCP_AUTH_TOKEN's", "MCP request")
+            return yield* refuse(401, "Unauthorized: the bearer token is not valid", {
+              "www-authenticate": `${CHALLENGE}, error="invalid_token"`
+            })
+        }
+        if (request.method !== "POST") {
+          return yield* refuse(405, "Method not allowed: this server is stateless (no sessions); send JSON-RPC with POST", { allow: "POST" })
+        }
+        if (Number(request.headers["content-length"] ?? 0) > MAX_BODY_BYTES) return yield* refuse(413, `Payload too large: body over ${MAX_BODY_BYTES} bytes`)
+        return request
+      })
+
+      /** One request on its own server and transport; the SDK writes the answer (JSON-RPC, SSE) to Node's response. */
+      const serve = (request: HttpServerRequest.HttpServerRequest) =>
+        Effect.acquireUseRelease(
+          Effect.promise(async () => {
+            const server = newServer()
+            // No sessionIdGenerator: stateless. A body without Content-Length (chunked) is bounded as it is read (413).
+            const transport = new StreamableHTTPServerTransport({ maxRequestBodySize: MAX_BODY_BYTES })
+            await server.connect(transport)
+            return { server, transport }
+          }),
+          ({ transport }) =>
+            Effect.promise(() =>
+              transport.handleRequest(NodeHttpServerRequest.toIncomingMessage(request), NodeHttpServerRequest.toServerResponse(request))
+            ),
+          ({ server }) => Effect.promise(() => server.close())
+        )
+
+      const handler = admitted.pipe(
+        Effect.flatMap(serve),
+        // Already written by the transport: the platform sends nothing more for an ended response.
+        Effect.as(HttpServerResponse.empty()),
+        Effect.catchTag("McpRefused", (e) => Effect.succeed(respond(e)))
+      )
+      yield* router.add("*", MCP_PATH, handler)
+      yield* Effect.logInfo(
+        `MCP over Streamable HTTP at ${MCP_PATH} (stateless, ${config.mcpAuthTokens.length} bearer token(s), ` +
+          `hosts: loopback, ${[new URL(config.webhookBaseUrl).hostname, ...config.mcpAllowedHosts].join(", ")})`
+      )
+    })
+  ).pipe(Layer.provide(RejectionLog.Default))
