@@ -1,5 +1,6 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { databaseUrlFor, onPostgres } from "./Dialect.js"
 import { startEmulator, type TwilioEmulator } from "./Emulator.js"
 import { type McpProcess, startMcp, type Transport } from "./McpProcess.js"
 import { freePort } from "./ports.js"
@@ -27,7 +28,8 @@ export const startStack = async (): Promise<Stack> => {
     webhookPort,
     dir,
     databasePath,
-    env: serverEnv({ twilioUrl: emulator.url, webhookPort, databasePath }),
+    // On PostgreSQL, a database of the stack's own, as its own file on SQLite (test/support/Dialect.ts).
+    env: { ...serverEnv({ twilioUrl: emulator.url, webhookPort, databasePath }), ...(onPostgres ? { DATABASE_URL: await databaseUrlFor(databasePath) } : {}) },
     close: async () => {
       await stopAll()
       await emulator.close()
