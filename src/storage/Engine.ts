@@ -1,8 +1,9 @@
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 
 /** What `check` and /healthz say about the database: never a password. */
 export interface EngineDescription {
@@ -31,3 +32,21 @@ export interface EngineShape {
 }
 
 export class Engine extends Context.Tag("twilio-mcp/Engine")<Engine, EngineShape>() {}
+
+/**
+ * Transactions on `sql` that take the write lock as they begin: `begin` is the engine's way (one round trip).
+ * BEGIN, COMMIT and ROLLBACK go through `execute`, which SQLite's client prepares once and caches: a batch of
+ * webhooks pays them each time. A BEGIN that failed left no transaction to roll back: its own error is the one
+ * to report.
+ */
+export const lockedTransactions = (sql: SqlClient.SqlClient, begin: string, system: string) =>
+  SqlClient.makeWithTransaction({
+    transactionTag: SqlClient.TransactionConnection,
+    spanAttributes: [["db.system.name", system]],
+    acquireConnection: Effect.flatMap(Scope.make(), (scope) => Effect.map(Scope.extend(sql.reserve, scope), (conn) => [scope, conn] as const)),
+    begin: (conn) => conn.execute(begin, [], undefined),
+    savepoint: (conn, id) => conn.executeUnprepared(`SAVEPOINT effect_sql_${id}`, [], undefined),
+    commit: (conn) => conn.execute("COMMIT", [], undefined),
+    rollback: (conn) => Effect.ignore(conn.execute("ROLLBACK", [], undefined)),
+    rollbackSavepoint: (conn, id) => conn.executeUnprepared(`ROLLBACK TO SAVEPOINT effect_sql_${id}`, [], undefined)
+  })

@@ -2,6 +2,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as PgMigrator from "@effect/sql-pg/PgMigrator"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { Connection } from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -16,8 +17,8 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import pg from "pg"
 import { StorageError } from "../domain/Errors.js"
-import { Engine } from "./Engine.js"
-import { reasonOf } from "./Sql.js"
+import { Engine, lockedTransactions } from "./Engine.js"
+import { postgresLocation, reasonOf } from "./Sql.js"
 import { postgresMigrations } from "./migrations/postgres/index.js"
 
 /**
@@ -28,7 +29,7 @@ const LOCK_CLASS = 0x74776d63 // "twmc"
 const locks = { write: 1, "catch-up": 2, migrate: 3 } as const
 
 /** Where the messages table's trigger announces inbound messages (migration 0001). */
-export const INBOUND_CHANNEL = "twilio_mcp_inbound"
+const INBOUND_CHANNEL = "twilio_mcp_inbound"
 
 /** A LISTEN connection is proved alive this often: a dead one (a database restart) delivers nothing, silently. */
 const HEARTBEAT = Duration.seconds(5)
@@ -46,19 +47,8 @@ const types = {
     oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser
 }
 
-/** host:port/database: the URL as it may be shown, without user, password or parameters. */
-const shown = (url: Redacted.Redacted<string>) => {
-  try {
-    const parsed = new URL(Redacted.value(url))
-    return `${parsed.host}${parsed.pathname === "/" ? "" : decodeURIComponent(parsed.pathname)}`
-  } catch {
-    return "(DATABASE_URL)"
-  }
-}
-
 /** Runs `sql` on one connection of its own, as text: for the session-level advisory locks. */
-const onConnection = (conn: { readonly executeUnprepared: (sql: string, params: ReadonlyArray<unknown>, transform: undefined) => Effect.Effect<ReadonlyArray<any>, SqlError> }, sql: string) =>
-  conn.executeUnprepared(sql, [], undefined)
+const onConnection = (conn: Connection, sql: string) => conn.executeUnprepared(sql, [], undefined)
 
 /**
  * PostgreSQL's ways: a write transaction takes a transaction-scoped advisory lock first, so read-then-write
@@ -73,8 +63,8 @@ const postgresEngine = (url: Redacted.Redacted<string>) =>
       const sql = yield* SqlClient.SqlClient
       const client = yield* PgClient.PgClient
 
-      const writeTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-        sql.withTransaction(Effect.zipRight(sql.unsafe(`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${locks.write})`), effect))
+      // The transaction and its lock in one round trip (a simple query may hold two statements).
+      const writeTransaction = lockedTransactions(sql, `BEGIN; SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${locks.write})`, "postgresql")
 
       const exclusive = <A, E, R>(task: "catch-up", effect: Effect.Effect<A, E, R>) =>
         Effect.scoped(Effect.gen(function*() {
@@ -156,7 +146,7 @@ const postgresEngine = (url: Redacted.Redacted<string>) =>
       return Engine.of({
         description: Effect.map(
           sql<{ version: string }>`SELECT current_setting('server_version') AS version`,
-          (rows) => ({ engine: "postgresql", version: rows[0]?.version ?? "", location: shown(url) })
+          (rows) => ({ engine: "postgresql", version: rows[0]?.version ?? "", location: postgresLocation(url) })
         ),
         writeTransaction,
         watchChanges,
@@ -190,7 +180,7 @@ const migrate = Layer.effectDiscard(Effect.gen(function*() {
 
 /** PostgreSQL at `url`, migrated. A server that cannot be reached or refuses fails start-up naming it, not the password. */
 export const postgresLayer = (url: Redacted.Redacted<string>) => {
-  const where = shown(url)
+  const where = postgresLocation(url)
   const failed = (operation: string) => (cause: unknown) =>
     new StorageError({
       operation,

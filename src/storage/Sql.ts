@@ -8,12 +8,11 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as Scope from "effect/Scope"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { AppConfig } from "../config/AppConfig.js"
 import { SqliteDriverUnavailable, StorageError } from "../domain/Errors.js"
-import { Engine } from "./Engine.js"
+import { Engine, lockedTransactions } from "./Engine.js"
 import { nextTurnOfEventLoop } from "./GroupCommit.js"
 import init from "./migrations/0001_init.js"
 import agentFeatures from "./migrations/0002_agent_features.js"
@@ -145,18 +144,7 @@ const sqliteEngine = (filename: string) =>
        * BEGIN IMMEDIATE: a read-then-write transaction waits for the write lock (busy_timeout) instead of failing
        * with SQLITE_BUSY_SNAPSHOT when another process wrote in between. SqliteClient's own is a deferred BEGIN.
        */
-      const writeTransaction = SqlClient.makeWithTransaction({
-        transactionTag: SqlClient.TransactionConnection,
-        spanAttributes: [["db.system.name", "sqlite"]],
-        acquireConnection: Effect.flatMap(Scope.make(), (scope) => Effect.map(Scope.extend(sql.reserve, scope), (conn) => [scope, conn] as const)),
-        // Prepared once (the client's statement cache): a batch of webhooks pays BEGIN and COMMIT each time.
-        begin: (conn) => conn.execute("BEGIN IMMEDIATE", [], undefined),
-        savepoint: (conn, id) => conn.executeUnprepared(`SAVEPOINT effect_sql_${id}`, [], undefined),
-        commit: (conn) => conn.execute("COMMIT", [], undefined),
-        // A BEGIN that failed left no transaction to roll back: its own error is the one to report.
-        rollback: (conn) => Effect.ignore(conn.execute("ROLLBACK", [], undefined)),
-        rollbackSavepoint: (conn, id) => conn.executeUnprepared(`ROLLBACK TO SAVEPOINT effect_sql_${id}`, [], undefined)
-      })
+      const writeTransaction = lockedTransactions(sql, "BEGIN IMMEDIATE", "sqlite")
 
       /**
        * SQLite's counter of commits made by other connections: a change means another process (a second MCP
@@ -209,9 +197,16 @@ export const SqlLive = Layer.unwrapEffect(Effect.map(AppConfig, (config) =>
     ? sqliteLayer(config.databasePath)
     : Layer.unwrapEffect(Effect.map(Effect.promise(() => import("./Postgres.js")), (pg) => pg.postgresLayer(config.databaseUrl!)))))
 
-/** Where the data is, as it may be shown: the file, or PostgreSQL's host:port/database (no credentials). */
-export const databaseLocation = (config: { readonly databasePath: string; readonly databaseUrl: Redacted.Redacted<string> | undefined }) => {
-  if (config.databaseUrl === undefined) return config.databasePath
-  const url = new URL(Redacted.value(config.databaseUrl))
-  return `${url.host}${url.pathname === "/" ? "" : url.pathname}`
+/** A PostgreSQL URL as it may be shown: host:port/database, without user, password or parameters. */
+export const postgresLocation = (url: Redacted.Redacted<string>) => {
+  try {
+    const parsed = new URL(Redacted.value(url))
+    return `${parsed.host}${parsed.pathname === "/" ? "" : decodeURIComponent(parsed.pathname)}`
+  } catch {
+    return "(DATABASE_URL)"
+  }
 }
+
+/** Where the data is, as it may be shown: the file, or PostgreSQL's host:port/database (no credentials). */
+export const databaseLocation = (config: { readonly databasePath: string; readonly databaseUrl: Redacted.Redacted<string> | undefined }) =>
+  config.databaseUrl === undefined ? config.databasePath : postgresLocation(config.databaseUrl)

@@ -70,4 +70,9 @@ export default Effect.gen(function*() {
     ALTER TABLE messages ADD COLUMN body_search tsvector
     GENERATED ALWAYS AS (to_tsvector('simple', messages_search_text(body))) STORED`
   yield* sql`CREATE INDEX messages_body_search ON messages USING gin (body_search)`
+  // The planner picks between walking the newest rows (a common word: the newest 500 matches are near) and
+  // the GIN index (a rare one) by each word's frequency. A word missing from the column's statistics counts
+  // as 0.5 % of rows, so a search for a rare or absent word walked the whole table (~0.5 s on 1M messages);
+  // with the statistics holding up to 100,000 words, it is known to be rare.
+  yield* sql`ALTER TABLE messages ALTER COLUMN body_search SET STATISTICS 10000`
 })
