@@ -24,6 +24,7 @@ import { SendKeys } from "../../src/storage/SendKeys.js"
 import { SendLog } from "../../src/storage/SendLog.js"
 import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
 import { TwilioApiError, TwilioUnreachable } from "../../src/twilio/TwilioErrors.js"
+import { onPostgres } from "../support/Dialect.js"
 import { testConfig, testConfigLayer, TestLayer } from "../support/TestLayer.js"
 import { alice, bob, carol, tempDatabase } from "../unit/support.js"
 import { AsyncSendLayer, callError, callOk, failNext, inbound, refusedSend, sendSms, sentByTwilio } from "./support.js"
@@ -206,8 +207,10 @@ describe("idempotencyKey", () => {
         else expect(result.left._tag).toBe("SendInProgress")
       }
       expect(results.filter(Either.isRight).filter((r) => r.right.replayed !== true)).toHaveLength(1)
-      // The sends overlapped: the others found the key reserved and unfinished.
-      expect(results.filter(Either.isLeft)).not.toHaveLength(0)
+      // The sends overlapped: the others found the key reserved and unfinished. (On PostgreSQL each call's
+      // statements take their turn on the pool's connections in an order the test does not set: the first may
+      // finish before the others look, and they replay it. Exactly once holds either way.)
+      if (!onPostgres) expect(results.filter(Either.isLeft)).not.toHaveLength(0)
     }).pipe(Effect.provide(AsyncSendLayer())))
 
   it.effect("a clear Twilio refusal releases the key: a retry with it sends", () =>
