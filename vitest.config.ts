@@ -13,10 +13,18 @@ export default defineConfig({
         test: {
           ...common,
           name: "postgres",
-          // The suites that touch storage, on a real PostgreSQL (test/support/Dialect.ts). Not here: what has no
-          // database (configuration, ranking, packaging), SQLite's own (its files and faults, a release's
-          // database file, the group commit on a file), and fuzzing, once is enough.
-          include: ["test/unit/**/*.test.ts", "test/agent/**/*.test.ts", "test/webhooks/**/*.test.ts", "test/e2e/**/*.test.ts", "test/postgres/**/*.test.ts"],
+          // The suites that touch storage, on a real PostgreSQL (test/support/Dialect.ts), and the fuzzing of
+          // tools and webhooks (PostgreSQL refuses text SQLite takes). Not here: what has no database
+          // (configuration, ranking, packaging) and SQLite's own (its files and faults, a release's database
+          // file, the group commit on a file).
+          include: [
+            "test/unit/**/*.test.ts",
+            "test/agent/**/*.test.ts",
+            "test/webhooks/**/*.test.ts",
+            "test/e2e/**/*.test.ts",
+            "test/postgres/**/*.test.ts",
+            "test/reliability/fuzz-*.test.ts"
+          ],
           exclude: [
             "test/unit/{Config,SearchRanking,GroupCommit,Package,ReleaseDatabase}.test.ts",
             "test/e2e/package.test.ts"

@@ -9,6 +9,13 @@ import type * as Statement from "@effect/sql/Statement"
 
 type ColumnType = "text" | "integer" | "bigint"
 
+/**
+ * PostgreSQL's text cannot hold U+0000 (jsonb refuses the escape): a NUL in a stored string (a signed webhook
+ * may carry one; SQLite keeps it) becomes U+FFFD, the replacement character, instead of failing the write.
+ * An escape is one when an even number of backslashes precede it.
+ */
+const withoutNul = (json: string) => json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd")
+
 /** The JSON array of objects `json` as a table `alias` with these columns (the objects' keys). */
 export const jsonTable = (
   sql: SqlClient.SqlClient,
@@ -19,7 +26,7 @@ export const jsonTable = (
   const names = Object.keys(columns)
   return sql.onDialectOrElse({
     pg: () =>
-      sql`jsonb_to_recordset(${json}::jsonb) AS ${sql.literal(`${alias}(${names.map((n) => `"${n}" ${columns[n]}`).join(", ")})`)}`,
+      sql`jsonb_to_recordset(${withoutNul(json)}::jsonb) AS ${sql.literal(`${alias}(${names.map((n) => `"${n}" ${columns[n]}`).join(", ")})`)}`,
     orElse: () =>
       sql`(SELECT ${sql.literal(names.map((n) => `value ->> '${n}' AS "${n}"`).join(", "))} FROM json_each(${json})) AS ${
         sql.literal(alias)

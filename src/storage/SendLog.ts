@@ -18,9 +18,12 @@ export class SendLog extends Effect.Service<SendLog>()("twilio-mcp/SendLog", {
         Effect.mapError(storageError("count sent messages"))
       )
 
-    /** A slot for a send about to happen; its id. */
+    /**
+     * A slot for a send about to happen; its id. The body is only held for its size: a NUL in it is kept as
+     * U+FFFD, which PostgreSQL's text can hold (as the message row itself stores it there, see Dialect.ts).
+     */
     const reserve = (now: string, body: string) =>
-      sql<{ id: number }>`INSERT INTO send_log (sent_at, body) VALUES (${now}, ${body}) RETURNING id`.pipe(
+      sql<{ id: number }>`INSERT INTO send_log (sent_at, body) VALUES (${now}, ${body.replaceAll("\u0000", "\ufffd")}) RETURNING id`.pipe(
         Effect.map((rows) => rows[0]!.id),
         Effect.mapError(storageError("reserve the send"))
       )
