@@ -37,7 +37,7 @@ export const jsonTable = (
 /** The JSON array of strings `json` as a one-column query (`value`), for `IN (…)`. */
 export const jsonValues = (sql: SqlClient.SqlClient, json: string): Statement.Fragment =>
   sql.onDialectOrElse({
-    pg: () => sql`SELECT jsonb_array_elements_text(${json}::jsonb) AS value`,
+    pg: () => sql`SELECT jsonb_array_elements_text(${withoutNul(json)}::jsonb) AS value`,
     orElse: () => sql`SELECT value FROM json_each(${json})`
   })
 
