@@ -2,7 +2,7 @@
 // faster than tsc output. The Twilio SDK and better-sqlite3 (native) stay external; the SDK is imported
 // only when first needed.
 import { build } from "esbuild"
-import { chmod, readFile } from "node:fs/promises"
+import { chmod, readFile, rm } from "node:fs/promises"
 import { pathToFileURL } from "node:url"
 
 /**
@@ -95,6 +95,8 @@ export const buildOptions = {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // Chunk names carry a content hash: an earlier build's chunks would otherwise stay and be packed.
+  await rm("dist", { recursive: true, force: true })
   await build(buildOptions)
   await chmod("dist/index.js", 0o755)
 }

