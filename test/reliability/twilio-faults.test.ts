@@ -130,6 +130,9 @@ describe("rate limited", () => {
       expect(counts.messages).toBe(1)
     }).pipe(Effect.scoped))
 
+})
+
+describe("Twilio refuses the send", () => {
   // Each refusal comes with what to do, whatever path it took (README: 21608 trial, 30034 A2P, 21606 sender).
   const advised: ReadonlyArray<readonly [number, string, Record<string, unknown>, RegExp]> = [
     [21608, "The number +15557770001 is unverified.", {}, /Trial account: the recipient must be a verified number/],

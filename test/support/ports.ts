@@ -21,7 +21,8 @@ const EPHEMERAL_LOW = (() => {
     return 32768
   }
 })()
-const LOW = 10_000
+// Above fetch's "bad ports" (the highest is 10080), which Node's fetch refuses to connect to.
+const LOW = 10_100
 const HIGH = Math.max(LOW + 1000, EPHEMERAL_LOW)
 
 /** A port on 127.0.0.1 that nothing listens on right now, outside the OS's ephemeral range (never 3000). */

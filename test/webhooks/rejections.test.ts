@@ -62,6 +62,8 @@ const cases: ReadonlyArray<Case> = [
   { name: "an empty To", status: 400, params: inboundParams(sid(1), { To: "" }) },
   { name: "a non-numeric NumMedia", status: 400, params: inboundParams(sid(1), { NumMedia: "two" }) },
   { name: "NumMedia over 10", status: 400, params: inboundParams(sid(1), { NumMedia: "11" }) },
+  // Twilio's limit is 1,600 characters; the form allows 10,000 and no more (README: Webhook Setup, the answers table).
+  { name: "a Body of 10,001 characters", status: 400, params: inboundParams(sid(1), { Body: "x".repeat(10_001) }) },
   { name: "a status callback without MessageStatus", status: 400, params: without(statusParams(sid(1), "sent"), "MessageStatus"), post: postStatus },
   { name: "a status callback with an unknown MessageStatus", status: 400, params: statusParams(sid(1), "exploded"), post: postStatus },
   { name: "a status callback with a non-numeric ErrorCode", status: 400, params: statusParams(sid(1), "failed", { ErrorCode: "oops" }), post: postStatus },
