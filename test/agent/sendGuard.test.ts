@@ -8,6 +8,7 @@ import * as Either from "effect/Either"
 import * as TestClock from "effect/TestClock"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import { parseConfig } from "../../src/config/AppConfig.js"
@@ -80,11 +81,22 @@ describe("SMS_MAX_PER_HOUR", () => {
   it.scopedLive("two processes racing past the pre-check cannot exceed the cap together", () =>
     Effect.gen(function*() {
       const databasePath = yield* tempDatabase("cap.db")
-      const arrived = yield* Ref.make(0)
-      const bothChecked = yield* Deferred.make<void>()
-      const atPreCheck = Effect.flatMap(Ref.updateAndGet(arrived, (n) => n + 1), (n) =>
-        Effect.zipRight(n === 2 ? Deferred.succeed(bothChecked, undefined) : Effect.void, Deferred.await(bothChecked)))
-      const process = () => capRaceGraph(databasePath, atPreCheck)
+      /** Each process's arrival at a point, released once both arrived (or, with `patience`, after it). */
+      const meeting = (patience?: Duration.DurationInput) =>
+        Effect.gen(function*() {
+          const arrived = yield* Ref.make(0)
+          const both = yield* Deferred.make<void>()
+          const wait = patience === undefined ? Deferred.await(both) : Effect.ignore(Effect.timeout(Deferred.await(both), patience))
+          return Effect.flatMap(Ref.updateAndGet(arrived, (n) => n + 1), (n) =>
+            Effect.zipRight(n === 2 ? Deferred.succeed(both, undefined) : Effect.void, wait))
+        })
+      const atPreCheck = yield* meeting()
+      // Inside the reservation, each process waits a moment for the other to have counted too: with the
+      // count and the insert in one write transaction the other cannot (it waits for the lock), without it
+      // both count 0 and both send. Only on PostgreSQL: there a process waiting for the lock leaves the event
+      // loop free, where SQLite's busy wait would hold this one's thread.
+      const atReservation = onPostgres ? yield* meeting("300 millis") : Effect.void
+      const process = () => capRaceGraph(databasePath, atPreCheck, atReservation)
       const [one, two] = yield* Effect.all([
         Effect.either(sendSms({ to: alice }).pipe(Effect.provide(process()))),
         Effect.either(sendSms({ to: bob }).pipe(Effect.provide(process())))
@@ -100,20 +112,21 @@ describe("SMS_MAX_PER_HOUR", () => {
 
 /**
  * One process's service graph for the cap race: everything as usual, but its send guard's first count of the
- * send log (the pre-check) waits at `atPreCheck` once it has counted.
+ * send log (the pre-check) waits at `atPreCheck` once it has counted, and the second (inside the
+ * reservation) at `atReservation`.
  */
-const capRaceGraph = (databasePath: string, atPreCheck: Effect.Effect<void>) => {
+const capRaceGraph = (databasePath: string, atPreCheck: Effect.Effect<void>, atReservation: Effect.Effect<void>) => {
   const gatedSendLog = Layer.effect(
     SendLog,
     Effect.gen(function*() {
       const real = yield* SendLog
-      let first = true
+      let counts = 0
       return SendLog.make({
         ...real,
         countSince: (since) => {
-          if (!first) return real.countSince(since)
-          first = false
-          return Effect.tap(real.countSince(since), () => atPreCheck)
+          counts += 1
+          const gate = counts === 1 ? atPreCheck : counts === 2 ? atReservation : Effect.void
+          return Effect.tap(real.countSince(since), () => gate)
         }
       })
     })
