@@ -7,7 +7,7 @@ import type * as Statement from "@effect/sql/Statement"
  * `jsonb_to_recordset` in PostgreSQL (which wants the column types; SQLite takes JSON's own).
  */
 
-type ColumnType = "text" | "integer" | "bigint"
+export type ColumnType = "text" | "integer" | "bigint"
 
 /**
  * PostgreSQL's text cannot hold U+0000 (jsonb refuses the escape): a NUL in a stored string (a signed webhook

@@ -115,8 +115,8 @@ const insertRow = (message: NewMessage, now: string) => ({
   updated_at: now
 })
 
-/** The columns of `insertRow`, typed for PostgreSQL. */
-const insertColumns = {
+/** The columns of `insertRow`, typed for PostgreSQL (also what `migrate-to-postgres` copies). */
+export const insertColumns = {
   sid: "text",
   conversation_id: "text",
   direction: "text",

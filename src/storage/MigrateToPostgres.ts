@@ -7,14 +7,13 @@ import type * as Redacted from "effect/Redacted"
 import * as fs from "node:fs"
 import { StorageError } from "../domain/Errors.js"
 import { storageError } from "./Database.js"
-import { jsonTable } from "./Dialect.js"
+import { type ColumnType, jsonTable } from "./Dialect.js"
+import { insertColumns } from "./MessageStore.js"
 import { postgresLayer } from "./Postgres.js"
 import { sqliteLayer } from "./Sql.js"
 
 /** Rows per statement: one JSON parameter of a few MB at most, one transaction each. */
 const CHUNK = 2_000
-
-type ColumnType = "text" | "integer" | "bigint"
 
 /**
  * A table as copied: its columns (with PostgreSQL's types), the SQLite rows read in chunks after `after`, and
@@ -29,26 +28,10 @@ interface Copy {
   readonly write: (sql: SqlClient.SqlClient, x: Statement.Fragment) => Effect.Effect<ReadonlyArray<unknown>, unknown>
 }
 
-const messageColumns = {
-  sid: "text",
-  participant_key: "text",
-  direction: "text",
-  from_address: "text",
-  to_address: "text",
-  body: "text",
-  status: "text",
-  status_rank: "integer",
-  error_code: "integer",
-  error_message: "text",
-  num_segments: "integer",
-  num_media: "integer",
-  media: "text",
-  messaging_service_sid: "text",
-  extra: "text",
-  twilio_created_at: "text",
-  created_at: "text",
-  updated_at: "text"
-} as const
+// A message is copied with the columns the server stores, its thread found by participants: PostgreSQL may
+// already hold that thread under another id.
+const { conversation_id: _conversationId, ...storedColumns } = insertColumns
+const messageColumns = { ...storedColumns, participant_key: "text" } as const
 
 const columnList = (columns: Readonly<Record<string, ColumnType>>, except: ReadonlyArray<string> = []) =>
   Object.keys(columns).filter((c) => !except.includes(c)).join(", ")

@@ -21,7 +21,7 @@ import { cpuSeconds, freePort, HOST, output, start, stop, waitUntil } from "../l
 import { median, percentile } from "../lib/stats.mjs"
 import { micros, ms, percent, row, rps } from "../lib/table.mjs"
 import { ACCOUNT_SID, AUTH_TOKEN, BASE_URL, log, OUR_NUMBER, OURS_ENTRY, oursEnv, REPO, SMS_PATH, tempDir, webhookServers } from "../lib/targets.mjs"
-import { callPlan, QUERIES, seededStore as seededSqliteStore, warmPageCache } from "./query.mjs"
+import { callPlan, QUERIES, seededStore as seededSqliteStore, timedCalls, warmPageCache } from "./query.mjs"
 
 const COPY_VERSION = 1
 const CONNECTIONS = 50
@@ -199,14 +199,7 @@ const queries = async ({ pg, store, folder, dir, quick, record }) => {
     log: join(dir, "query-mcp.log")
   })
   try {
-    await server.initialized
-    for (const call of calls.slice(0, QUERIES.length * 5)) await server.callTool(call.tool, call.args)
-    const timings = {}
-    for (const call of calls) {
-      const startedAt = performance.now()
-      await server.callTool(call.tool, call.args)
-      ;(timings[call.label] ??= []).push(performance.now() - startedAt)
-    }
+    const timings = await timedCalls(server, calls)
     for (const { label } of QUERIES) {
       record(`postgres.query.${label}.p50`, percentile(timings[label], 50))
       record(`postgres.query.${label}.p99`, percentile(timings[label], 99))

@@ -159,18 +159,23 @@ const query = async ({ quick, record }) => {
   log(`query: ${calls.length} calls over stdio…`)
   const server = await mcpServers.ours.spawn(dir, { databasePath: store.path })
   try {
-    await server.initialized
-    for (const call of calls.slice(0, QUERIES.length * 5)) await server.callTool(call.tool, call.args)
-    const timings = {}
-    for (const call of calls) {
-      const startedAt = performance.now()
-      await server.callTool(call.tool, call.args)
-      ;(timings[call.label] ??= []).push(performance.now() - startedAt)
-    }
-    summarize(timings, record, "stdio")
+    summarize(await timedCalls(server, calls), record, "stdio")
   } finally {
     await server.close()
   }
+}
+
+/** Round-trip times of `calls` over stdio by label (ms), after five calls per query to warm up. */
+export const timedCalls = async (server, calls) => {
+  await server.initialized
+  for (const call of calls.slice(0, QUERIES.length * 5)) await server.callTool(call.tool, call.args)
+  const timings = {}
+  for (const call of calls) {
+    const startedAt = performance.now()
+    await server.callTool(call.tool, call.args)
+    ;(timings[call.label] ??= []).push(performance.now() - startedAt)
+  }
+  return timings
 }
 
 export const figures = { query }
