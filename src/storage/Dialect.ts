@@ -10,11 +10,12 @@ import type * as Statement from "@effect/sql/Statement"
 export type ColumnType = "text" | "integer" | "bigint"
 
 /**
- * PostgreSQL's text cannot hold U+0000 (jsonb refuses the escape): a NUL in a stored string (a signed webhook
- * may carry one; SQLite keeps it) becomes U+FFFD, the replacement character, instead of failing the write.
- * An escape is one when an even number of backslashes precede it.
+ * What jsonb refuses becomes U+FFFD, the replacement character, instead of failing the write: U+0000, which
+ * PostgreSQL's text cannot hold (a signed webhook may carry one; SQLite keeps it), and a lone UTF-16 surrogate
+ * (a tool argument may carry one; `JSON.stringify` writes it as an escape, a paired one as the character). An
+ * escape is one when an even number of backslashes precede it.
  */
-const withoutNul = (json: string) => json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd")
+const storable = (json: string) => json.replace(/(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/g, "$1\\ufffd")
 
 /** The JSON array of objects `json` as a table `alias` with these columns (the objects' keys). */
 export const jsonTable = (
@@ -26,7 +27,7 @@ export const jsonTable = (
   const names = Object.keys(columns)
   return sql.onDialectOrElse({
     pg: () =>
-      sql`jsonb_to_recordset(${withoutNul(json)}::jsonb) AS ${sql.literal(`${alias}(${names.map((n) => `"${n}" ${columns[n]}`).join(", ")})`)}`,
+      sql`jsonb_to_recordset(${storable(json)}::jsonb) AS ${sql.literal(`${alias}(${names.map((n) => `"${n}" ${columns[n]}`).join(", ")})`)}`,
     orElse: () =>
       sql`(SELECT ${sql.literal(names.map((n) => `value ->> '${n}' AS "${n}"`).join(", "))} FROM json_each(${json})) AS ${
         sql.literal(alias)
@@ -37,7 +38,7 @@ export const jsonTable = (
 /** The JSON array of strings `json` as a one-column query (`value`), for `IN (…)`. */
 export const jsonValues = (sql: SqlClient.SqlClient, json: string): Statement.Fragment =>
   sql.onDialectOrElse({
-    pg: () => sql`SELECT jsonb_array_elements_text(${withoutNul(json)}::jsonb) AS value`,
+    pg: () => sql`SELECT jsonb_array_elements_text(${storable(json)}::jsonb) AS value`,
     orElse: () => sql`SELECT value FROM json_each(${json})`
   })
 

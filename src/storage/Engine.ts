@@ -36,8 +36,8 @@ export class Engine extends Context.Tag("twilio-mcp/Engine")<Engine, EngineShape
 /**
  * Transactions on `sql` that take the write lock as they begin: `begin` is the engine's way (one round trip).
  * BEGIN, COMMIT and ROLLBACK go through `execute`, which SQLite's client prepares once and caches: a batch of
- * webhooks pays them each time. A BEGIN that failed left no transaction to roll back: its own error is the one
- * to report.
+ * webhooks pays them each time. When `begin` fails (on PostgreSQL the lock after BEGIN can: lock_timeout), the
+ * ROLLBACK that follows is ignored: the begin's error is the one to report.
  */
 export const lockedTransactions = (sql: SqlClient.SqlClient, begin: string, system: string) =>
   SqlClient.makeWithTransaction({

@@ -8,6 +8,7 @@ import * as fs from "node:fs"
 import { StorageError } from "../domain/Errors.js"
 import { storageError } from "./Database.js"
 import { type ColumnType, jsonTable } from "./Dialect.js"
+import { Engine } from "./Engine.js"
 import { insertColumns } from "./MessageStore.js"
 import { postgresLayer } from "./Postgres.js"
 import { sqliteLayer } from "./Sql.js"
@@ -170,7 +171,10 @@ export const migrateToPostgres = (path: string, url: Redacted.Redacted<string>, 
       return yield* new StorageError({ operation: "migrate to PostgreSQL", detail: `DATABASE_PATH ${path} does not exist: nothing to copy` })
     }
     const source = yield* Layer.build(sqliteLayer(path)).pipe(Effect.map((context) => Context.get(context, SqlClient.SqlClient)))
-    const target = yield* Layer.build(postgresLayer(url)).pipe(Effect.map((context) => Context.get(context, SqlClient.SqlClient)))
+    const postgres = yield* Layer.build(postgresLayer(url))
+    const target = Context.get(postgres, SqlClient.SqlClient)
+    // Each chunk under the write lock, as the server writes: ids follow commit order even beside running replicas.
+    const { writeTransaction } = Context.get(postgres, Engine)
     const totals: Array<TableCopied> = []
     for (const copy of copies) {
       let after = 0
@@ -182,7 +186,7 @@ export const migrateToPostgres = (path: string, url: Redacted.Redacted<string>, 
         after = Number(rows[rows.length - 1]!.rowid_)
         read += rows.length
         const json = JSON.stringify(rows.map((row) => Object.fromEntries(Object.keys(copy.columns).map((c) => [c, row[c] ?? null]))))
-        const written = yield* target.withTransaction(copy.write(target, jsonTable(target, json, "x", copy.columns))).pipe(
+        const written = yield* writeTransaction(copy.write(target, jsonTable(target, json, "x", copy.columns))).pipe(
           Effect.mapError(storageError(`write ${copy.table} to PostgreSQL`))
         )
         inserted += written.filter((r) => (r as { inserted: boolean }).inserted).length

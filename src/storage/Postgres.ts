@@ -27,6 +27,9 @@ import { postgresMigrations } from "./migrations/postgres/index.js"
  */
 const LOCK_CLASS = 0x74776d63 // "twmc"
 const locks = { write: 1, "catch-up": 2, migrate: 3 } as const
+/** How long a write waits for the write lock; how long a transaction holding it may sit idle. */
+const LOCK_TIMEOUT = "10s"
+const IDLE_IN_TRANSACTION = "15s"
 
 /** Where the messages table's trigger announces inbound messages (migration 0001). */
 const INBOUND_CHANNEL = "twilio_mcp_inbound"
@@ -63,8 +66,16 @@ const postgresEngine = (url: Redacted.Redacted<string>) =>
       const sql = yield* SqlClient.SqlClient
       const client = yield* PgClient.PgClient
 
-      // The transaction and its lock in one round trip (a simple query may hold two statements).
-      const writeTransaction = lockedTransactions(sql, `BEGIN; SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${locks.write})`, "postgresql")
+      // The transaction and its lock in one round trip (a simple query may hold several statements). As on
+      // SQLite (busy_timeout), waiting for the lock ends after 10 s with an error (a 503, an isError), and a
+      // process that stops mid-transaction (frozen, cut off) loses its session and the lock after 15 s, instead
+      // of every replica waiting until TCP notices (hours).
+      const writeTransaction = lockedTransactions(
+        sql,
+        `BEGIN; SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'; SET LOCAL idle_in_transaction_session_timeout = '${IDLE_IN_TRANSACTION}'; ` +
+          `SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${locks.write})`,
+        "postgresql"
+      )
 
       const exclusive = <A, E, R>(task: "catch-up", effect: Effect.Effect<A, E, R>) =>
         Effect.scoped(Effect.gen(function*() {
@@ -93,15 +104,13 @@ const postgresEngine = (url: Redacted.Redacted<string>) =>
             Stream.runForEach((payload) => payload.startsWith("ping ") ? Queue.offer(echoes, payload) : PubSub.publish(changes, undefined)),
             Effect.forkScoped
           )
+          // Bounded as a whole: after a failover the NOTIFY itself can hang on a half-open connection.
           const echoed = (timeout: Duration.Duration) =>
             Effect.gen(function*() {
               const token = `ping ${crypto.randomUUID()}`
               yield* sql`SELECT pg_notify(${INBOUND_CHANNEL}, ${token})`
-              yield* Queue.take(echoes).pipe(
-                Effect.repeat({ until: (payload) => payload === token }),
-                Effect.timeoutFail({ duration: timeout, onTimeout: () => new SqlError({ message: "LISTEN connection did not echo" }) })
-              )
-            })
+              yield* Queue.take(echoes).pipe(Effect.repeat({ until: (payload) => payload === token }))
+            }).pipe(Effect.timeoutFail({ duration: timeout, onTimeout: () => new SqlError({ message: "LISTEN connection did not echo" }) }))
           // LISTEN runs in the background: the first notifications may go out before it is in place.
           yield* Effect.retry(echoed(Duration.millis(250)), Schedule.recurs(20))
           yield* onReady

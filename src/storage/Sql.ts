@@ -131,7 +131,7 @@ const migrate = SqliteMigrator.layer({ loader: SqliteMigrator.fromRecord(migrati
 )
 
 /** How often a waiter asks SQLite whether another process wrote: one PRAGMA, no table read. */
-export const POLL_INTERVAL = Duration.seconds(1)
+const POLL_INTERVAL = Duration.seconds(1)
 
 /** SQLite's ways: BEGIN IMMEDIATE, data_version, and no coordination beyond the file lock. */
 const sqliteEngine = (filename: string) =>

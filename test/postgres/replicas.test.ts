@@ -6,6 +6,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -44,6 +46,29 @@ const statusOn = (graph: Graph, sid: string, status: MessageStatus) =>
   on(graph, Effect.flatMap(Messaging, (m) => m.applyStatus({ sid, status, at: new Date().toISOString() })))
 
 describe("two replicas on one PostgreSQL", () => {
+  // README: a write waits 10 s at most for the lock; a process stopped mid-transaction loses it after 15 s.
+  it.live("a replica stopped while holding the write lock: the other's writes fail after 10 s instead of hanging, and go through once PostgreSQL ends the stopped one's session (15 s)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { a, b } = yield* replicas()
+      const holding = yield* Deferred.make<void>()
+      // A takes the write lock and goes quiet, as a frozen or cut-off process would.
+      yield* on(a, Effect.flatMap(Database, (database) => database.writeTransaction(Effect.zipRight(Deferred.succeed(holding, undefined), Effect.never)))).pipe(
+        Effect.forkScoped
+      )
+      yield* Deferred.await(holding)
+      const startedAt = Date.now()
+      const refused = yield* Effect.either(inboundOn(b, messageSid(0x7400), alice))
+      const refusedAfter = Date.now() - startedAt
+      expect(Either.isLeft(refused) && refused.left).toMatchObject({ _tag: "StorageError" })
+      expect(refusedAfter).toBeGreaterThanOrEqual(9_500)
+      expect(refusedAfter).toBeLessThan(13_000)
+      // The next write waits again, and gets the lock when A's session is ended 15 s after it went quiet.
+      const stored = yield* inboundOn(b, messageSid(0x7401), alice)
+      expect(stored.duplicate).toBe(false)
+      expect(Date.now() - startedAt).toBeLessThan(19_000)
+      expect(yield* query(b, "SELECT sid FROM messages")).toEqual([{ sid: messageSid(0x7401) }])
+    })), 40_000)
+
   it.live("an inbound message delivered to both at once is stored once; exactly one of them stores it", () =>
     Effect.scoped(Effect.gen(function*() {
       const { a, b } = yield* replicas()
