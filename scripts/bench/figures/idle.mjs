@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks"
 import { setTimeout as sleep } from "node:timers/promises"
 import { cpuSeconds } from "../lib/procs.mjs"
 import { percent, row } from "../lib/table.mjs"
-import { mcpServers, tempDir } from "../lib/targets.mjs"
+import { mcpServers, SETTLE_MS, tempDir } from "../lib/targets.mjs"
 
 const idle = async ({ quick, record }) => {
   const dir = tempDir("idle")
@@ -14,7 +14,7 @@ const idle = async ({ quick, record }) => {
     await server.initialized
     // The first tool call waits for the database and the webhook server: let start-up finish first.
     await server.callTool("list_conversations", {})
-    await sleep(1000)
+    await sleep(SETTLE_MS)
     const cpuBefore = cpuSeconds(server.pid)
     const startedAt = performance.now()
     const result = await server.callTool("wait_for_reply", { from: "+15551230001", timeoutSeconds }, {

@@ -20,7 +20,7 @@ import { McpProcess } from "../lib/mcp-client.mjs"
 import { cpuSeconds, freePort, HOST, output, start, stop, waitUntil } from "../lib/procs.mjs"
 import { median, percentile } from "../lib/stats.mjs"
 import { micros, ms, percent, row, rps } from "../lib/table.mjs"
-import { ACCOUNT_SID, AUTH_TOKEN, BASE_URL, log, OUR_NUMBER, OURS_ENTRY, oursEnv, REPO, SMS_PATH, tempDir, webhookServers } from "../lib/targets.mjs"
+import { ACCOUNT_SID, AUTH_TOKEN, BASE_URL, log, OUR_NUMBER, OURS_ENTRY, oursEnv, REPO, SETTLE_MS, SMS_PATH, tempDir, webhookServers } from "../lib/targets.mjs"
 import { callPlan, QUERIES, seededStore as seededSqliteStore, timedCalls, warmPageCache } from "./query.mjs"
 
 const COPY_VERSION = 1
@@ -221,7 +221,7 @@ const idle = async ({ pg, dir, quick, record }) => {
     try {
       await server.initialized
       await server.callTool("list_conversations", {})
-      await sleep(1000)
+      await sleep(SETTLE_MS)
       const before = { server: cpuSeconds(server.pid), pg: postgresCpuSeconds(pg.pid()) }
       const startedAt = performance.now()
       await server.callTool("wait_for_reply", { from: "+15551230001", timeoutSeconds }, { timeoutMs: (timeoutSeconds + 15) * 1000, progressToken: "bench" })

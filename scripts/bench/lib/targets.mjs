@@ -144,3 +144,9 @@ export const webhookServers = {
 export const log = (line) => process.stderr.write(`bench: ${line}\n`)
 
 export { tempDir }
+
+/**
+ * How long an idle figure lets a started server settle before it measures: start-up's aftermath — one
+ * garbage collection of ~180 ms on this machine, about 10 s after start — is not the cost of waiting.
+ */
+export const SETTLE_MS = 15_000
