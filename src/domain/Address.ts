@@ -9,6 +9,37 @@ export const PhoneNumber = Schema.String.pipe(
 )
 export type PhoneNumber = typeof PhoneNumber.Type
 
+/** The channel a message goes by: WhatsApp for `whatsapp:` addresses, SMS/MMS for every other one. */
+export const Channel = Schema.Literal("sms", "whatsapp")
+export type Channel = typeof Channel.Type
+
+const WHATSAPP_PREFIX = "whatsapp:"
+
+export const channelOf = (address: string): Channel => address.startsWith(WHATSAPP_PREFIX) ? "whatsapp" : "sms"
+
+/** A thread's channel: WhatsApp when any participant is a WhatsApp address. */
+export const channelOfParticipants = (participants: ReadonlyArray<string>): Channel =>
+  participants.some((p) => channelOf(p) === "whatsapp") ? "whatsapp" : "sms"
+
+/**
+ * A number a tool may message or name: E.164, or `whatsapp:` + E.164 (the prefix in any case, stored in lower
+ * case as Twilio writes it). The brand is PhoneNumber's: a WhatsApp number is a phone number on another channel.
+ */
+export const ChannelNumber = Schema.transform(
+  Schema.String,
+  Schema.String,
+  { strict: true, decode: (s) => s.replace(/^whatsapp:/i, WHATSAPP_PREFIX), encode: (s) => s }
+).pipe(
+  Schema.pattern(/^(whatsapp:)?\+[1-9]\d{1,14}$/, {
+    message: () => "must be an E.164 phone number: '+', country code and number, no spaces (e.g. +15551234567), or whatsapp:+15551234567"
+  }),
+  Schema.brand("PhoneNumber")
+)
+
+/** ChannelNumber as a tool parameter: its JSON Schema, with `description` for the model. */
+export const channelNumberParameter = (description: string) =>
+  ChannelNumber.annotations({ jsonSchema: { type: "string", description, pattern: "^(whatsapp:)?\\+[1-9]\\d{1,14}$" } })
+
 /**
  * Any address Twilio can deliver from or to: E.164 numbers, short codes, alphanumeric sender IDs,
  * `whatsapp:+1…`. Genuine signed webhooks are never rejected for their address format.

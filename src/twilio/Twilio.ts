@@ -9,6 +9,7 @@ import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
 import type { MessageStatus } from "../domain/Message.js"
 import { TwilioApiError, TwilioUnreachable } from "./TwilioErrors.js"
 import { toIso } from "../domain/Time.js"
+import { declaredVariables, type Template, templateBody } from "../domain/Template.js"
 
 export interface SendRequest {
   readonly to: string
@@ -17,6 +18,8 @@ export interface SendRequest {
   readonly body: string
   readonly mediaUrls?: ReadonlyArray<string> | undefined
   readonly statusCallback: string
+  /** A content template and its variables: sent instead of `body` (WhatsApp outside the 24-hour window). */
+  readonly content?: { readonly sid: string; readonly variables: Readonly<Record<string, string>> } | undefined
 }
 
 /** The fields of Twilio's Message resource this server uses. */
@@ -58,6 +61,10 @@ export interface TwilioShape {
   readonly findNumber: (phoneNumber: string) => Effect.Effect<TwilioNumber | undefined, TwilioError>
   /** The numbers a message may be sent from: the account's, and the Messaging Service's if one is configured. */
   readonly senders: Effect.Effect<ReadonlyArray<string>, TwilioError>
+
+  // WhatsApp (issue 23)
+  /** The account's content templates, with WhatsApp's approval of each. */
+  readonly listTemplates: Effect.Effect<ReadonlyArray<Template>, TwilioError>
 }
 
 /** Twilio's REST API. `Twilio.live` talks to Twilio (or TWILIO_API_BASE_URL); TwilioMemory fakes it. */
@@ -173,7 +180,9 @@ const makeLive = (config: AppConfigShape): TwilioShape => {
       call("send", true, (c) =>
         c.messages.create({
           to: request.to,
-          body: request.body,
+          ...(request.content === undefined
+            ? { body: request.body }
+            : { contentSid: request.content.sid, contentVariables: JSON.stringify(request.content.variables) }),
           statusCallback: request.statusCallback,
           ...(request.from === undefined ? {} : { from: request.from }),
           ...(request.messagingServiceSid === undefined ? {} : { messagingServiceSid: request.messagingServiceSid }),
@@ -196,6 +205,47 @@ const makeLive = (config: AppConfigShape): TwilioShape => {
       config.messagingServiceSid === undefined
         ? Effect.succeed([])
         : call("list Messaging Service senders", false, (c) => c.messaging.v1.services(config.messagingServiceSid!).phoneNumbers.list({ limit: 1000 }))
-    ]).pipe(Effect.map(([numbers, service]) => [...numbers, ...service].map((n) => n.phoneNumber)))
+    ]).pipe(Effect.map(([numbers, service]) => [...numbers, ...service].map((n) => n.phoneNumber))),
+
+    // WhatsApp (issue 23)
+    listTemplates: call("list content templates", false, (c) => c.content.v1.contentAndApprovals.list({ limit: TEMPLATES_LISTED })).pipe(
+      Effect.map((list) => list.map(templateFromSdk))
+    )
+  }
+}
+
+// WhatsApp (issue 23)
+
+/** The most templates listed: WhatsApp accounts have tens; Twilio allows a few thousand. */
+const TEMPLATES_LISTED = 500
+
+interface SdkTemplate {
+  sid: string
+  friendlyName: string
+  language: string
+  variables: Record<string, unknown> | null
+  types: Record<string, unknown> | null
+  approvalRequests: Record<string, unknown> | null
+}
+
+const nonEmpty = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined)
+
+/** A ContentAndApprovals item; `approval_requests` is WhatsApp's review, in Twilio's snake_case. */
+export const templateFromSdk = (t: SdkTemplate): Template => {
+  const types = t.types ?? {}
+  const body = templateBody(types)
+  const approval = t.approvalRequests ?? {}
+  const status = nonEmpty(approval.status)
+  const category = nonEmpty(approval.category)
+  const rejectionReason = nonEmpty(approval.rejection_reason)
+  return {
+    contentSid: t.sid,
+    name: t.friendlyName,
+    language: t.language,
+    ...(body === undefined ? {} : { body }),
+    variables: declaredVariables(t.variables ?? {}, types),
+    ...(status === undefined
+      ? {}
+      : { whatsapp: { status, ...(category === undefined ? {} : { category }), ...(rejectionReason === undefined ? {} : { rejectionReason }) } })
   }
 }

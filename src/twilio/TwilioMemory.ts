@@ -11,7 +11,7 @@ import { TwilioApiError } from "../twilio/TwilioErrors.js"
 import { type MessageStatus, randomSid } from "../domain/Message.js"
 import { nowIso } from "../domain/Time.js"
 import { SMS_PATH } from "../domain/WebhookPaths.js"
-import { type SendRequest, Twilio, type TwilioError, type TwilioMessage } from "./Twilio.js"
+import { type SendRequest, Twilio, type TwilioError, type TwilioMessage, templateFromSdk } from "./Twilio.js"
 
 export interface SentMessage extends TwilioMessage {
   readonly statusCallback: string
@@ -121,7 +121,33 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
               : undefined
           )
       }
-      return Context.make(Twilio, twilio).pipe(Context.add(TwilioMemory, controls))
+      return Context.make(Twilio, { ...twilio, ...whatsApp(injected) }).pipe(Context.add(TwilioMemory, controls))
     })
   )
 }
+
+// WhatsApp (issue 23)
+
+/** The in-memory account's content templates: one approved for WhatsApp with two variables, one never submitted. */
+export const MEMORY_TEMPLATES = [
+  templateFromSdk({
+    sid: `HX${"a1".repeat(16)}`,
+    friendlyName: "appointment_reminder",
+    language: "en",
+    variables: { 1: "Monday", 2: "3pm" },
+    types: { "twilio/text": { body: "Your appointment is on {{1}} at {{2}}. Reply to confirm." } },
+    approvalRequests: { name: "appointment_reminder", category: "UTILITY", status: "approved", rejection_reason: "" }
+  }),
+  templateFromSdk({
+    sid: `HX${"b2".repeat(16)}`,
+    friendlyName: "welcome",
+    language: "en",
+    variables: {},
+    types: { "twilio/text": { body: "Welcome! Reply to this message to start." } },
+    approvalRequests: null
+  })
+]
+
+const whatsApp = (injected: Effect.Effect<void, TwilioError>) => ({
+  listTemplates: Effect.as(injected, MEMORY_TEMPLATES)
+})
