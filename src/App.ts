@@ -9,6 +9,7 @@ import { Delivery } from "./messaging/Delivery.js"
 import { Replies } from "./messaging/Replies.js"
 import { Sending } from "./messaging/Sending.js"
 import { SetupCheck } from "./messaging/SetupCheck.js"
+import { Templates } from "./messaging/Templates.js"
 import { Database } from "./storage/Database.js"
 import { SandboxCarrier } from "./messaging/SandboxCarrier.js"
 import { Twilio } from "./twilio/Twilio.js"
@@ -27,6 +28,7 @@ export const Services = Layer.mergeAll(
   Ingest.Default,
   CatchUp.Default,
   SetupCheck.Default,
+  Templates.Default,
   Database.Default
 )
 

@@ -12,6 +12,8 @@ export interface AppConfigShape {
   /** The default sender; absent only when a Messaging Service sends. */
   readonly phoneNumber: PhoneNumber | undefined
   readonly messagingServiceSid: string | undefined
+  /** The WhatsApp sender (`whatsapp:+E164`); absent: the Messaging Service's, or no WhatsApp. */
+  readonly whatsappNumber?: string | undefined
   /** Public base URL Twilio calls, without a trailing slash and without credentials: what may be shown. */
   readonly webhookBaseUrl: string
   /** The same URL exactly as configured, with `user:password@` if it has them: what Twilio calls and signs. */
@@ -47,6 +49,9 @@ export class AppConfig extends Context.Tag("twilio-mcp/AppConfig")<AppConfig, Ap
 
 /** Who sends when a send names no `from`: the phone number, else the Messaging Service. */
 export const defaultSender = (config: AppConfigShape): string => config.phoneNumber ?? config.messagingServiceSid!
+
+/** Our side of WhatsApp threads: the WhatsApp sender, else the Messaging Service (its pool's WhatsApp sender). */
+export const whatsappSender = (config: AppConfigShape): string | undefined => config.whatsappNumber ?? config.messagingServiceSid
 
 export const toLogLevel = (name: LogLevelName): LogLevel.LogLevel =>
   ({ debug: LogLevel.Debug, info: LogLevel.Info, warn: LogLevel.Warning, error: LogLevel.Error })[name]

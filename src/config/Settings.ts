@@ -3,7 +3,7 @@ import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as path from "node:path"
-import { PhoneNumber } from "../domain/Address.js"
+import { PhoneNumber, WhatsAppNumber } from "../domain/Address.js"
 import { withoutCredentials } from "../domain/Text.js"
 import type { AppConfigShape } from "./AppConfig.js"
 import { isInstalledPackage, type Location } from "./Install.js"
@@ -102,6 +102,10 @@ export const settings = (sandbox: boolean, location: Location, folder: string): 
       allowedRecipients: optional(variable("SMS_ALLOWED_RECIPIENTS", Recipients)),
       maxPerHour: optional(variable("SMS_MAX_PER_HOUR", IntFromEnv(1, 1_000_000))),
       mcpAuthTokens: Config.map(Config.withDefault(variable("MCP_AUTH_TOKEN", McpTokens), []), (tokens) => tokens.map((token) => Redacted.make(token))),
-      mcpAllowedHosts: Config.map(Config.withDefault(variable("MCP_ALLOWED_HOSTS", HostNames), []), (hosts) => hosts.map((h) => h.toLowerCase()))
+      mcpAllowedHosts: Config.map(Config.withDefault(variable("MCP_ALLOWED_HOSTS", HostNames), []), (hosts) => hosts.map((h) => h.toLowerCase())),
+      // The sandbox plays Twilio's WhatsApp sandbox number.
+      whatsappNumber: sandbox
+        ? Config.withDefault(variable("TWILIO_WHATSAPP_NUMBER", WhatsAppNumber), "whatsapp:+14155238886")
+        : optional(variable("TWILIO_WHATSAPP_NUMBER", WhatsAppNumber))
     })
   ]).pipe(Config.map(([account, urls, rest]): AppConfigShape => ({ ...account, ...urls, ...rest, sandbox })))

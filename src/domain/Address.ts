@@ -36,9 +36,22 @@ export const ChannelNumber = Schema.transform(
   Schema.brand("PhoneNumber")
 )
 
-/** ChannelNumber as a tool parameter: its JSON Schema, with `description` for the model. */
-export const channelNumberParameter = (description: string) =>
-  ChannelNumber.annotations({ jsonSchema: { type: "string", description, pattern: "^(whatsapp:)?\\+[1-9]\\d{1,14}$" } })
+/** A WhatsApp sender (TWILIO_WHATSAPP_NUMBER): `whatsapp:+E164`; a bare E.164 number gets the prefix. */
+export const WhatsAppNumber = Schema.transform(
+  Schema.String,
+  Schema.String,
+  { strict: true, decode: (s) => WHATSAPP_PREFIX + s.replace(/^whatsapp:/i, ""), encode: (s) => s }
+).pipe(
+  Schema.pattern(/^whatsapp:\+[1-9]\d{1,14}$/, {
+    message: () => "must be a WhatsApp sender: whatsapp: and an E.164 number (e.g. whatsapp:+14155238886)"
+  })
+)
+
+/** ChannelNumber as a tool parameter: its JSON Schema, with `description` for the model (none for array items). */
+export const channelNumberParameter = (description?: string) =>
+  ChannelNumber.annotations({
+    jsonSchema: { type: "string", ...(description === undefined ? {} : { description }), pattern: "^(whatsapp:)?\\+[1-9]\\d{1,14}$" }
+  })
 
 /**
  * Any address Twilio can deliver from or to: E.164 numbers, short codes, alphanumeric sender IDs,

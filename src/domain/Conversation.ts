@@ -1,4 +1,5 @@
 import * as Schema from "effect/Schema"
+import type { Channel } from "./Address.js"
 
 /** A thread's id: a UUID, normalised to lower case (the same id in capitals is the same thread). */
 export const ConversationId = Schema.Lowercase.pipe(
@@ -19,6 +20,7 @@ export type Metadata = typeof Metadata.Type
 export interface Conversation {
   readonly id: ConversationId
   readonly participants: ReadonlyArray<string>
+  readonly channel: Channel
   readonly metadata: Metadata | null
   readonly createdAt: string
   readonly lastActivityAt: string

@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
-import { Address } from "./Address.js"
+import { Address, Channel } from "./Address.js"
 import { ConversationId } from "./Conversation.js"
 
 export const MessageSid = Schema.String.pipe(
@@ -62,7 +62,10 @@ export type Media = typeof Media.Type
 export const Message = Schema.Struct({
   messageSid: Schema.String,
   direction: Direction,
+  channel: Channel,
   from: Schema.String,
+  /** A WhatsApp sender's own name for themselves (Twilio's ProfileName): third-party text, like the body. */
+  profileName: Schema.optional(Schema.String),
   to: Schema.String,
   body: Schema.String,
   status: Schema.String,

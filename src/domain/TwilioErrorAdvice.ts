@@ -24,7 +24,15 @@ const known: Record<number, string> = {
   30006: "Landline or unreachable carrier: the number cannot receive SMS.",
   30007: "Filtered by the carrier as spam: revise the content or register the sender.",
   30008: "Unknown error from the carrier.",
-  30034: "The sending number is not registered for A2P 10DLC: register it in the Twilio console."
+  30034: "The sending number is not registered for A2P 10DLC: register it in the Twilio console.",
+  // WhatsApp (issue 23)
+  63007: "No WhatsApp sender with this 'from' address in the account: check TWILIO_WHATSAPP_NUMBER (whatsapp:+E164).",
+  63015: "Twilio's WhatsApp sandbox: the recipient must first send \"join <code>\" (your sandbox's code, in the Twilio console) to the sandbox number.",
+  63016: "Outside WhatsApp's 24-hour window: only an approved template can be sent (send_sms with contentSid, see list_templates) until they write again.",
+  63018: "WhatsApp rate limit for this sender reached: wait and retry later.",
+  63024: "The recipient is not a valid WhatsApp user (no WhatsApp account on this number): check the number or use SMS.",
+  63032: "WhatsApp will not deliver this to the user (their choice or Meta's limits on marketing templates): do not retry now.",
+  63049: "Meta chose not to deliver this marketing template to the user (engagement limits): do not retry; try later or another channel."
 }
 
 export const describeTwilioError = (code: number): string | undefined => known[code]

@@ -6,31 +6,21 @@ type Json = { [key: string]: unknown }
 /** Effect's generated descriptions ("a string at most 2048 character(s) long") repeat the constraints. */
 const generated = /^(a|an) (string|array|number|integer|non-empty|positive|finite|object|UUID)\b|character\(s\)|item\(s\)/
 
-/** An output schema's top-level names and types; nested objects are only said to be objects. */
-const shallow = (schema: Json): Json => {
+/**
+ * An output schema's top-level names, each open to any value: the results are self-describing JSON, and the
+ * names (what a program looks up) are what fits in tools/list's 8 KB alongside every tool's inputs.
+ */
+const namesOnly = (schema: Json): Json => {
   const properties = schema.properties as Record<string, Json> | undefined
   if (properties === undefined) return schema
-  const typeOnly = (node: Json): Json => {
-    if (Array.isArray(node.anyOf)) {
-      const members = (node.anyOf as Array<Json>).map(typeOnly)
-      // ["string", "null"] says in one line what anyOf says in four.
-      return members.every((m) => typeof m.type === "string" && Object.keys(m).length === 1)
-        ? { type: members.map((m) => m.type) }
-        : { anyOf: members }
-    }
-    return node.type === undefined ? node : { type: node.type }
-  }
-  return {
-    type: "object",
-    properties: Object.fromEntries(Object.entries(properties).map(([key, value]) => [key, typeOnly(value)]))
-  }
+  return { type: "object", properties: Object.fromEntries(Object.keys(properties).map((key) => [key, {}])) }
 }
 
 /**
  * The JSON Schema MCP clients accept: a plain top-level object with every definition inlined (no `$ref`,
  * no `$defs`), and none of Effect's generated titles and descriptions. Input schemas keep every limit a
- * model must respect; output schemas keep only the top level's names and types (nested values are
- * described as objects or arrays): they are read by programs, and the whole `tools/list` stays small.
+ * model must respect; output schemas keep only the top level's names: they are read by programs, and the
+ * whole `tools/list` stays small.
  */
 export const toolJsonSchema = (schema: Schema.Schema<any, any>, kind: "input" | "output"): Json => {
   const definitions: Record<string, JSONSchema.JsonSchema7> = {}
@@ -60,5 +50,5 @@ export const toolJsonSchema = (schema: Schema.Schema<any, any>, kind: "input" | 
   const plain = inlined.type === "object"
     ? inlined
     : { type: "object", properties: {}, ...(kind === "input" ? { additionalProperties: false } : {}) }
-  return kind === "output" ? shallow(plain) : plain
+  return kind === "output" ? namesOnly(plain) : plain
 }

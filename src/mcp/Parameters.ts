@@ -27,3 +27,11 @@ export const text = (max: number) =>
 
 /** An address as Twilio gives it (E.164, short code, alphanumeric ID, whatsapp:+…). */
 export const address = text(128)
+
+/** A tool without parameters. An empty Struct takes any object: each given key is refused by name, as every other tool does. */
+export const noParameters = Schema.Record({ key: Schema.String, value: Schema.Unknown }).pipe(
+  Schema.filter((args) => {
+    const [key] = Object.keys(args)
+    return key === undefined || { path: [key], message: "is not a parameter of this tool" }
+  }, { jsonSchema: { type: "object", properties: {}, additionalProperties: false } })
+)

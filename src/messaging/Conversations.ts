@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { AppConfig } from "../config/AppConfig.js"
-import type { PhoneNumber } from "../domain/Address.js"
+import type { Channel, PhoneNumber } from "../domain/Address.js"
 import type { ConversationId, Metadata } from "../domain/Conversation.js"
 import { MessageNotFound } from "../domain/Errors.js"
 import { nowIso } from "../domain/Time.js"
@@ -13,6 +13,7 @@ import { OptOuts } from "../storage/OptOuts.js"
 import { ReadMarkers } from "../storage/ReadMarkers.js"
 import { summarize } from "./ThreadSummary.js"
 import { Threading } from "./Threading.js"
+import { WhatsApp } from "./WhatsApp.js"
 
 export interface ThreadQuery {
   readonly conversationId: ConversationId
@@ -32,6 +33,7 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
     const optOuts = yield* OptOuts
     const readMarkers = yield* ReadMarkers
     const database = yield* Database
+    const whatsapp = yield* WhatsApp
 
     const createConversation = Effect.fn("Conversations.create")(function*(
       participants: ReadonlyArray<PhoneNumber>,
@@ -72,10 +74,11 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
       // Independent reads side by side (each a round trip on PostgreSQL; SQLite's one connection takes them in
       // turn). The counts are needed for a summary, or for the note when older messages remain.
       const withStats = query.includeContext && config.enableAiContext
-      const [page, optedOut, counted] = yield* Effect.all([
+      const [page, optedOut, counted, whatsappView] = yield* Effect.all([
         reads.threadPage(conversation.id, { limit: query.limit, before }),
         optOuts.optedOutAmong(conversation.participants),
-        withStats ? Effect.asSome(reads.threadStats(conversation.id)) : Effect.succeedNone
+        withStats ? Effect.asSome(reads.threadStats(conversation.id)) : Effect.succeedNone,
+        conversation.channel === "whatsapp" ? Effect.flatMap(nowIso, (now) => whatsapp.threadView(conversation.id, now)) : Effect.succeed({})
       ], { concurrency: "unbounded" })
       const stats = Option.isSome(counted) ? counted.value : page.hasMore ? yield* reads.threadStats(conversation.id) : undefined
       yield* readMarkers.advance(page.marks, yield* nowIso)
@@ -88,6 +91,8 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
       return {
         conversationId: conversation.id as string,
         participants: conversation.participants,
+        channel: conversation.channel,
+        ...whatsappView,
         messages: page.messages,
         hasMore: page.hasMore,
         ...(page.hasMore && page.messages[0] ? { before: page.messages[0].messageSid } : {}),
@@ -98,13 +103,16 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
     })
 
     /** Threads by last activity, with unread counts; one who texted STOP last is not awaiting a reply. */
-    const conversations = Effect.fn("Conversations.list")(function*(options: { readonly limit: number; readonly before?: string | undefined }) {
+    const conversations = Effect.fn("Conversations.list")(function*(
+      options: { readonly limit: number; readonly before?: string | undefined; readonly channel?: Channel | undefined }
+    ) {
       const list = yield* threading.recent(options)
       const optedOut = new Set(yield* optOuts.optedOutAmong(Array.from(new Set(list.flatMap((c) => c.participants)))))
       return {
         conversations: list.map((c) => ({
           conversationId: c.id as string,
           participants: c.participants,
+          channel: c.channel,
           lastActivity: c.lastActivityAt,
           ...(c.last === null ? {} : { lastMessage: c.last }),
           unread: c.unread,
@@ -114,10 +122,14 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
       }
     })
 
-    const search = (query: { readonly query: string; readonly from?: string | undefined; readonly conversationId?: string | undefined; readonly limit: number }) =>
-      Effect.map(messageSearch.search({ text: query.query, from: query.from, conversationId: query.conversationId, limit: query.limit }), (found) => ({
-        messages: found
-      }))
+    const search = (query: {
+      readonly query: string
+      readonly from?: string | undefined
+      readonly conversationId?: string | undefined
+      readonly channel?: Channel | undefined
+      readonly limit: number
+    }) =>
+      Effect.map(messageSearch.search({ ...query, text: query.query }), (found) => ({ messages: found }))
 
     return { createConversation, thread, conversations, search } as const
   }),
@@ -128,6 +140,7 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
     MessageSearch.Default,
     OptOuts.Default,
     ReadMarkers.Default,
-    Database.Default
+    Database.Default,
+    WhatsApp.Default
   ]
 }) {}

@@ -1,7 +1,8 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { AppConfig, defaultSender } from "../config/AppConfig.js"
+import { AppConfig, defaultSender, whatsappSender } from "../config/AppConfig.js"
+import { channelOf } from "../domain/Address.js"
 import { nowIso } from "../domain/Time.js"
 import { type InboundFilter, MessageReads } from "../storage/MessageReads.js"
 import { ReadMarkers } from "../storage/ReadMarkers.js"
@@ -17,6 +18,8 @@ export class Replies extends Effect.Service<Replies>()("twilio-mcp/Replies", {
     const inbox = yield* Inbox
     const readMarkers = yield* ReadMarkers
     const sender = defaultSender(config)
+    /** Our side of a thread with `from`: the sender of their channel. */
+    const ourSideFor = (from: string) => channelOf(from) === "whatsapp" ? whatsappSender(config) ?? sender : sender
 
     const inbound = (filter: InboundFilter) => reads.listInbound(filter)
 
@@ -40,7 +43,7 @@ export class Replies extends Effect.Service<Replies>()("twilio-mcp/Replies", {
         Effect.gen(function*() {
           const conversation = input.conversationId !== undefined
             ? yield* threading.require(input.conversationId)
-            : Option.getOrUndefined(yield* threading.find([sender, input.from!]))
+            : Option.getOrUndefined(yield* threading.find([ourSideFor(input.from!), input.from!]))
           const floor = input.since === undefined && conversation !== undefined ? yield* reads.lastOutboundAt(conversation.id) : undefined
           return { ...(conversation === undefined ? { from: input.from } : { conversationId: conversation.id }), since: input.since, floor }
         }),

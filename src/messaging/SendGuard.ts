@@ -38,7 +38,9 @@ export class SendGuard extends Effect.Service<SendGuard>()("twilio-mcp/SendGuard
       const since = yield* optOuts.optedOutSince(to, sender)
       if (since !== undefined) return yield* new OptedOut({ recipient: to, sender, since })
       const allowed = config.allowedRecipients
-      if (allowed !== undefined && !allowed.some((entry) => entry === to || (entry.length <= 4 && to.startsWith(entry)))) {
+      // The list names numbers: a WhatsApp recipient is allowed by its number.
+      const number = to.replace(/^whatsapp:/, "")
+      if (allowed !== undefined && !allowed.some((entry) => entry === number || (entry.length <= 4 && number.startsWith(entry)))) {
         return yield* new SendRefused({
           rule: "SMS_ALLOWED_RECIPIENTS",
           detail: `${to} is not in the allowed list (${allowed.join(", ")})`

@@ -4,7 +4,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { AppConfig, defaultSender } from "../config/AppConfig.js"
-import type { Address, PhoneNumber } from "../domain/Address.js"
+import { type Address, type Channel, channelOf, type PhoneNumber } from "../domain/Address.js"
 import type { Conversation, ConversationId } from "../domain/Conversation.js"
 import { MmsDisabled, RecipientNotInConversation, SenderNotOwned } from "../domain/Errors.js"
 import { nowIso } from "../domain/Time.js"
@@ -17,10 +17,15 @@ import { Twilio } from "../twilio/Twilio.js"
 import { previewSegments, type SegmentPreview } from "./Segments.js"
 import { SendGuard } from "./SendGuard.js"
 import { Threading } from "./Threading.js"
+import { WhatsApp } from "./WhatsApp.js"
 
 export interface SendInput {
+  /** E.164, or whatsapp:+E.164. */
   readonly to: PhoneNumber
-  readonly message: string
+  /** Free-form text, or else a template: `contentSid` with its variables. */
+  readonly message?: string | undefined
+  readonly contentSid?: string | undefined
+  readonly contentVariables?: Readonly<Record<string, string>> | undefined
   readonly from?: PhoneNumber | undefined
   readonly conversationId?: ConversationId | undefined
   readonly mediaUrls?: ReadonlyArray<string> | undefined
@@ -32,8 +37,11 @@ export interface SendResult {
   readonly status: string
   readonly to: string
   readonly from: string
+  readonly channel: Channel
   readonly conversationId: string | null
   readonly timestamp: string
+  /** WhatsApp: until when free-form text may follow; null when only a template may. */
+  readonly windowOpenUntil?: string | null
   readonly segments: number
   readonly encoding: string
   readonly nonGsmCharacters?: ReadonlyArray<string>
@@ -62,6 +70,7 @@ export class Sending extends Effect.Service<Sending>()("twilio-mcp/Sending", {
     const optOuts = yield* OptOuts
     const sendKeys = yield* SendKeys
     const database = yield* Database
+    const whatsapp = yield* WhatsApp
     const sender = defaultSender(config)
 
     /**
@@ -82,11 +91,13 @@ export class Sending extends Effect.Service<Sending>()("twilio-mcp/Sending", {
     const prepare = Effect.fn("Sending.prepare")(function*(input: SendInput) {
       const media = input.mediaUrls ?? []
       if (media.length > 0 && !config.enableMms) return yield* new MmsDisabled()
-      const useService = input.from === undefined && config.messagingServiceSid !== undefined
-      const from: string = input.from ?? sender
+      const route = yield* whatsapp.route(input.to, input.from)
+      const useService = route?.useService ?? (input.from === undefined && config.messagingServiceSid !== undefined)
+      const from: string = route?.sender ?? input.from ?? sender
       // Messaging Service traffic is threaded (and opted out) by the service, whichever number it used.
-      const us = useService ? config.messagingServiceSid! : from
-      if (input.from !== undefined) yield* checkSender(input.from)
+      const us = route?.us ?? (useService ? config.messagingServiceSid! : from)
+      // The account's SMS senders; a WhatsApp sender is not among them (Twilio refuses a wrong one, 63007).
+      if (input.from !== undefined && route === undefined) yield* checkSender(input.from)
       yield* guard.check(input.to, us)
       const target = input.conversationId === undefined
         ? yield* threading.plan([us, input.to])
@@ -94,7 +105,9 @@ export class Sending extends Effect.Service<Sending>()("twilio-mcp/Sending", {
           c.participants.includes(input.to)
             ? Effect.succeed(Option.some(c))
             : Effect.fail(new RecipientNotInConversation({ conversationId: c.id, to: input.to, participants: c.participants })))
-      return { media, useService, sender: from, us, target, segments: previewSegments(input.message), now: yield* nowIso }
+      const now = yield* nowIso
+      const content = yield* whatsapp.content({ ...input, media }, Option.getOrUndefined(target)?.id, now)
+      return { media, useService, sender: from, us, target, content, segments: previewSegments(content.body), now }
     })
 
     /** A dry run: what `send` would do, without sending or writing. */
@@ -105,8 +118,10 @@ export class Sending extends Effect.Service<Sending>()("twilio-mcp/Sending", {
         status: "not sent (dry run)",
         to: input.to as string,
         from: plan.sender,
+        channel: channelOf(input.to),
         conversationId: Option.match(plan.target, { onNone: () => null, onSome: (c) => c.id as string }),
         timestamp: plan.now,
+        ...windowField(plan.content.windowOpenUntil),
         ...segmentFields(plan.segments)
       }
     })
@@ -117,18 +132,19 @@ export class Sending extends Effect.Service<Sending>()("twilio-mcp/Sending", {
      * key, the key is held from before the send.
      */
     const send = Effect.fn("Sending.send")(function*(input: SendInput) {
-      const { media, now, segments: preview, sender, target, us, useService } = yield* prepare(input)
+      const { content, media, now, segments: preview, sender, target, us, useService } = yield* prepare(input)
       const key = input.idempotencyKey
       if (key !== undefined) {
-        const earlier = yield* sendKeys.reserve(key, { to: input.to, from: sender, text: input.message, mediaUrls: media }, now)
+        const earlier = yield* sendKeys.reserve(key, { to: input.to, from: sender, text: content.body, mediaUrls: media }, now)
         if (earlier !== undefined) return { ...(earlier as SendResult), replayed: true } satisfies SendResult
       }
-      const reservation = yield* guard.reserve(now, input.message).pipe(
+      const reservation = yield* guard.reserve(now, content.body).pipe(
         Effect.tapError(() => key === undefined ? Effect.void : Effect.ignore(sendKeys.release(key)))
       )
       const sent = yield* twilio.send({
         to: input.to,
-        body: input.message,
+        body: content.body,
+        content: content.content,
         from: useService ? undefined : sender,
         messagingServiceSid: useService ? config.messagingServiceSid : undefined,
         mediaUrls: media,
@@ -152,8 +168,10 @@ export class Sending extends Effect.Service<Sending>()("twilio-mcp/Sending", {
         status: sent.status,
         to: input.to,
         from,
+        channel: channelOf(input.to),
         conversationId,
         timestamp: now,
+        ...windowField(content.windowOpenUntil),
         ...segmentFields(preview)
       })
 
@@ -168,7 +186,7 @@ export class Sending extends Effect.Service<Sending>()("twilio-mcp/Sending", {
             direction: "outbound",
             from: from as Address,
             to: input.to as string as Address,
-            body: input.message,
+            body: content.body,
             status: sent.status,
             conversationId: conversation.id,
             errorCode: sent.errorCode,
@@ -200,6 +218,10 @@ export class Sending extends Effect.Service<Sending>()("twilio-mcp/Sending", {
     SendGuard.Default,
     OptOuts.Default,
     SendKeys.Default,
-    Database.Default
+    Database.Default,
+    WhatsApp.Default
   ]
 }) {}
+
+/** The window, for WhatsApp sends only. */
+const windowField = (windowOpenUntil: string | null | undefined) => windowOpenUntil === undefined ? {} : { windowOpenUntil }

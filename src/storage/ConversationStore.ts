@@ -3,6 +3,7 @@ import * as SqlSchema from "@effect/sql/SqlSchema"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { Channel } from "../domain/Address.js"
 import { type Conversation, ConversationId, Metadata } from "../domain/Conversation.js"
 import { Direction } from "../domain/Message.js"
 import { storageError } from "./Database.js"
@@ -14,6 +15,7 @@ const ConversationRow = Schema.Struct({
   participant_key: Schema.String,
   participants: Schema.parseJson(Schema.Array(Schema.String)),
   metadata: Schema.NullOr(Schema.parseJson(Metadata)),
+  channel: Channel,
   created_at: Schema.String,
   last_activity_at: Schema.String
 })
@@ -22,6 +24,7 @@ type ConversationRow = typeof ConversationRow.Type
 const toConversation = (row: ConversationRow): Conversation => ({
   id: row.id,
   participants: row.participants,
+  channel: row.channel,
   metadata: row.metadata,
   createdAt: row.created_at,
   lastActivityAt: row.last_activity_at
@@ -45,6 +48,7 @@ const lastOf = (row: typeof RecentRow.Type) =>
     : {
       messageSid: row.last_sid,
       direction: row.last_direction,
+      channel: row.channel,
       from: row.last_from ?? "",
       body: row.last_body ?? "",
       status: row.last_status ?? "",
@@ -133,9 +137,9 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
      * activity, id) orders threads active in the same millisecond too.
      */
     const recentPage = SqlSchema.findAll({
-      Request: Schema.Struct({ limit: Schema.Number, before: Schema.optional(Schema.String) }),
+      Request: Schema.Struct({ limit: Schema.Number, before: Schema.optional(Schema.String), channel: Schema.optional(Channel) }),
       Result: RecentRow,
-      execute: ({ before, limit }) =>
+      execute: ({ before, channel, limit }) =>
         sql`
           SELECT c.*, m.sid AS last_sid, m.direction AS last_direction, m.from_address AS last_from,
                  m.body AS last_body, m.status AS last_status, m.created_at AS last_at,
@@ -145,14 +149,15 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
           LEFT JOIN messages m ON m.id = (
             SELECT id FROM messages WHERE conversation_id = c.id ORDER BY created_at DESC, id DESC LIMIT 1)
           WHERE ${
-          before === undefined
-            ? sql`1 = 1`
-            : sql`(c.last_activity_at, c.id) < (SELECT last_activity_at, id FROM conversations WHERE id = ${before})`
+          sql.and([
+            ...(before === undefined ? [] : [sql`(c.last_activity_at, c.id) < (SELECT last_activity_at, id FROM conversations WHERE id = ${before})`]),
+            ...(channel === undefined ? [] : [sql`c.channel = ${channel}`])
+          ])
         }
           ORDER BY c.last_activity_at DESC, c.id DESC
           LIMIT ${limit}`
     })
-    const recent = (options: { readonly limit: number; readonly before?: string | undefined }) =>
+    const recent = (options: { readonly limit: number; readonly before?: string | undefined; readonly channel?: Channel | undefined }) =>
       recentPage(options).pipe(
         Effect.map((rows) => rows.map((row) => ({ ...toConversation(row), last: lastOf(row), unread: row.unread }))),
         Effect.mapError(storageError("list conversations"))

@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { channelOf } from "../domain/Address.js"
 import { Direction, Media, type Message, MessageStatus } from "../domain/Message.js"
 import { twilioErrorText } from "../domain/TwilioErrorAdvice.js"
 import { storageError } from "./Database.js"
@@ -18,6 +19,7 @@ export const MessageRow = Schema.Struct({
   error_message: Schema.NullOr(Schema.String),
   num_segments: Schema.NullOr(Schema.Number),
   media: Schema.NullOr(Schema.parseJson(Schema.Array(Media))),
+  profile_name: Schema.NullOr(Schema.String),
   created_at: Schema.String
 })
 export type MessageRow = typeof MessageRow.Type
@@ -27,7 +29,9 @@ const decodeRows = Schema.decodeUnknown(Schema.Array(MessageRow))
 export const toMessage = (row: MessageRow): Message => ({
   messageSid: row.sid,
   direction: row.direction,
+  channel: channelOf(row.direction === "inbound" ? row.from_address : row.to_address),
   from: row.from_address,
+  ...(row.profile_name === null ? {} : { profileName: row.profile_name }),
   to: row.to_address,
   body: row.body,
   status: row.status,
@@ -48,7 +52,7 @@ export const decodeMessageRows = (query: Effect.Effect<ReadonlyArray<unknown>, u
 /** Newest first, as the indexes order messages: by time, then by insertion. */
 export const newestFirst = (a: MessageRow, b: MessageRow) => a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : b.id - a.id
 
-export const messageColumns = "id, sid, conversation_id, direction, from_address, to_address, body, status, error_code, error_message, num_segments, media, created_at"
+export const messageColumns = "id, sid, conversation_id, direction, from_address, to_address, body, status, error_code, error_message, num_segments, media, profile_name, created_at"
 
 /** A message's read-marker scope: its thread, or its sender when it was stored without one. */
 export const readScope = (row: { readonly conversation_id: string | null; readonly from_address: string }) =>

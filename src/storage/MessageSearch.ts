@@ -1,5 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
+import type { Channel } from "../domain/Address.js"
 import type { Message } from "../domain/Message.js"
 import { bestFirst } from "../domain/SearchRanking.js"
 import { storageError } from "./Database.js"
@@ -27,6 +28,7 @@ export class MessageSearch extends Effect.Service<MessageSearch>()("twilio-mcp/M
       readonly text: string
       readonly from?: string | undefined
       readonly conversationId?: string | undefined
+      readonly channel?: Channel | undefined
       readonly limit: number
     }) => {
       // NUL ends FTS5's query string early ("unterminated string"): a separator, like whitespace.
@@ -46,13 +48,18 @@ export class MessageSearch extends Effect.Service<MessageSearch>()("twilio-mcp/M
           order: sql`messages_fts.rowid DESC`
         })
       })
+      const whatsappMessage = sql`(m.from_address LIKE 'whatsapp:%' OR m.to_address LIKE 'whatsapp:%')`
       const newest = sql<{ id: number; body: string }>`
         SELECT m.id AS id, m.body AS body FROM ${from}
         WHERE ${
         sql.and([
           match,
           ...(query.from === undefined ? [] : [sql`m.from_address = ${query.from}`]),
-          ...(query.conversationId === undefined ? [] : [sql`m.conversation_id = ${query.conversationId}`])
+          ...(query.conversationId === undefined ? [] : [sql`m.conversation_id = ${query.conversationId}`]),
+          // A WhatsApp message has a whatsapp: address on either side (channelOf).
+          ...(query.channel === undefined
+            ? []
+            : [query.channel === "whatsapp" ? whatsappMessage : sql`NOT ${whatsappMessage}`])
         ])
       }
         ORDER BY ${order} LIMIT ${SEARCH_WINDOW}`.pipe(Effect.mapError(storageError("search messages")))

@@ -47,6 +47,8 @@ const insertRow = (message: NewMessage, now: string) => ({
   messaging_service_sid: message.messagingServiceSid ?? null,
   extra: message.extra && Object.keys(message.extra).length > 0 ? JSON.stringify(message.extra) : null,
   twilio_created_at: message.twilioCreatedAt ?? null,
+  // WhatsApp's name for the sender, kept among the webhook's other parameters too.
+  profile_name: message.direction === "inbound" ? message.extra?.ProfileName ?? null : null,
   created_at: message.createdAt ?? now,
   updated_at: now
 })
@@ -69,6 +71,7 @@ export const insertColumns = {
   messaging_service_sid: "text",
   extra: "text",
   twilio_created_at: "text",
+  profile_name: "text",
   created_at: "text",
   updated_at: "text"
 } as const

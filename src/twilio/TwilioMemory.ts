@@ -49,7 +49,7 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
         Effect.gen(function*() {
           yield* injected
           const from = request.from ?? config.phoneNumber ?? null
-          if (request.from !== undefined && request.from !== config.phoneNumber) {
+          if (request.from !== undefined && request.from !== config.phoneNumber && request.from !== config.whatsappNumber) {
             return yield* new TwilioApiError({
               operation: "send",
               httpStatus: 400,

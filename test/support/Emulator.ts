@@ -21,8 +21,11 @@ export interface TwilioEmulator {
   readonly close: () => Promise<void>
 }
 
-/** The emulator on a free 127.0.0.1 port; inbound messages to OUR_NUMBER are posted to `webhookBaseUrl`. */
-export const startEmulator = async (webhookBaseUrl: string): Promise<TwilioEmulator> => {
+/**
+ * The emulator on a free 127.0.0.1 port; inbound messages to OUR_NUMBER (and to `moreNumbers`, e.g. a
+ * WhatsApp sender) are posted to `webhookBaseUrl`.
+ */
+export const startEmulator = async (webhookBaseUrl: string, moreNumbers: ReadonlyArray<string> = []): Promise<TwilioEmulator> => {
   const emulator = await createEmulator({
     service: "twilio",
     hostname: "127.0.0.1",
@@ -30,7 +33,7 @@ export const startEmulator = async (webhookBaseUrl: string): Promise<TwilioEmula
     seed: {
       twilio: {
         account: { sid: ACCOUNT_SID, auth_token: AUTH_TOKEN },
-        phone_numbers: [{ phone_number: OUR_NUMBER, sms_url: `${webhookBaseUrl}/webhooks/twilio/sms` }]
+        phone_numbers: [OUR_NUMBER, ...moreNumbers].map((phone_number) => ({ phone_number, sms_url: `${webhookBaseUrl}/webhooks/twilio/sms` }))
       }
     }
   })

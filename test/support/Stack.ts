@@ -18,9 +18,10 @@ export interface Stack {
   readonly close: () => Promise<void>
 }
 
-export const startStack = async (): Promise<Stack> => {
+/** `moreNumbers`: numbers the account owns besides OUR_NUMBER (see startEmulator). */
+export const startStack = async (moreNumbers: ReadonlyArray<string> = []): Promise<Stack> => {
   const webhookPort = await freePort()
-  const emulator = await startEmulator(`http://127.0.0.1:${webhookPort}`)
+  const emulator = await startEmulator(`http://127.0.0.1:${webhookPort}`, moreNumbers)
   const dir = tempDir()
   const databasePath = path.join(dir, "twilio.db")
   return {

@@ -100,8 +100,9 @@ describe("tools/list schemas", () => {
 
   it("shows the limits a client needs", () => {
     expect(inputProperty("send_sms", "message")).toMatchObject({ type: "string", maxLength: 1600 })
-    expect(inputProperty("send_sms", "to")).toMatchObject({ type: "string", pattern: "^\\+[1-9]\\d{1,14}$" })
-    expect((toolNamed("send_sms").inputSchema as Json).required).toEqual(["to", "message"])
+    // WhatsApp (issue 23): to may be whatsapp:+E.164, and a template (contentSid) replaces message.
+    expect(inputProperty("send_sms", "to")).toMatchObject({ type: "string", pattern: "^(whatsapp:)?\\+[1-9]\\d{1,14}$" })
+    expect((toolNamed("send_sms").inputSchema as Json).required).toEqual(["to"])
     expect(inputProperty("send_sms", "mediaUrls")).toMatchObject({ type: "array", maxItems: 10 })
     expect(inputProperty("get_inbound_messages", "limit")).toMatchObject({ type: "integer", minimum: 1, maximum: 1000 })
     expect(inputProperty("get_conversation_thread", "limit")).toMatchObject({ minimum: 1, maximum: 500 })
@@ -196,7 +197,7 @@ describe("tools/call", () => {
       expect(tooLong).toMatch(/\bmessage: must be at most 1600 characters/)
       const missing = yield* callRejected("send_sms", {})
       expect(missing).toMatch(/\bto: /)
-      expect(missing).toMatch(/\bmessage: /)
+      expect(yield* callTool("send_sms", { to: alice })).toMatchObject({ isError: true, content: [{ text: expect.stringMatching(/\bmessage: give exactly one of message or contentSid/) }] })
       expect(yield* callRejected("create_conversation", { participants: [alice, "bob"] })).toContain("participants.1")
       expect(yield* callRejected("get_inbound_messages", { limit: 0 })).toMatch(/\blimit: must be between 1 and 1000/)
       expect(yield* callRejected("get_inbound_messages", { limit: 2.5 })).toMatch(/\blimit: /)

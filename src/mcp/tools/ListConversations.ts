@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { Channel } from "../../domain/Address.js"
 import { ConversationId } from "../../domain/Conversation.js"
 import { Conversations } from "../../messaging/Conversations.js"
 import { wholeNumber } from "../Parameters.js"
@@ -16,16 +17,19 @@ export const listConversations = Tool.make({
         message: () => ({ message: "must be the before value a previous list_conversations result returned", override: true }),
         jsonSchema: { type: "string", description: "The previous page's before, to list older threads" }
       })
-    )
+    ),
+    channel: Schema.optional(Channel.annotations({ description: "Only this channel" }))
   }),
   output: Schema.Struct({
     conversations: Schema.Array(Schema.Struct({
       conversationId: Schema.String,
       participants: Schema.Array(Schema.String),
+      channel: Channel,
       lastActivity: Schema.String,
       lastMessage: Schema.optional(Schema.Struct({
         messageSid: Schema.String,
         direction: Schema.String,
+        channel: Channel,
         from: Schema.String,
         body: Schema.String,
         status: Schema.String,

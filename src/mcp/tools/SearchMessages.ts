@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { Channel } from "../../domain/Address.js"
 import { conversationIdParameter } from "../../domain/Conversation.js"
 import { Message } from "../../domain/Message.js"
 import { Conversations } from "../../messaging/Conversations.js"
@@ -13,6 +14,7 @@ export const searchMessages = Tool.make({
     query: text(500).annotations({ description: "Words, all of which must match" }),
     from: Schema.optional(address.annotations({ description: "Sender" })),
     conversationId: Schema.optional(conversationIdParameter("Thread id")),
+    channel: Schema.optional(Channel.annotations({ description: "Only this channel" })),
     limit: wholeNumber(1, 200, 20, "Messages")
   }),
   output: Schema.Struct({ messages: Schema.Array(Message) }),

@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { PhoneNumber } from "../../domain/Address.js"
+import { Channel, channelNumberParameter } from "../../domain/Address.js"
+import { ContentSid } from "../../domain/Template.js"
 import { conversationIdParameter } from "../../domain/Conversation.js"
 import { Sending } from "../../messaging/Sending.js"
 import { text } from "../Parameters.js"
@@ -17,8 +18,10 @@ const SendSmsOutput = Schema.Struct({
   status: Schema.String,
   to: Schema.String,
   from: Schema.String,
+  channel: Channel,
   conversationId: Schema.NullOr(Schema.String),
   timestamp: Schema.String,
+  windowOpenUntil: Schema.optional(Schema.NullOr(Schema.String)),
   segments: Schema.Number,
   encoding: Schema.String,
   nonGsmCharacters: Schema.optional(Schema.Array(Schema.String)),
@@ -29,11 +32,11 @@ const SendSmsOutput = Schema.Struct({
 
 export const sendSms = Tool.make({
   name: "send_sms",
-  description: "Send an SMS/MMS via Twilio; stored and threaded. dryRun previews segments without sending.",
+  description: "Send SMS/MMS or WhatsApp via Twilio; stored and threaded. dryRun previews without sending.",
   input: Schema.Struct({
-    to: PhoneNumber.annotations({ description: "E.164, e.g. +15551234567" }),
-    message: text(1600).annotations({ description: "Text" }),
-    from: Schema.optional(PhoneNumber.annotations({ description: "One of your numbers; default: the configured one" })),
+    to: channelNumberParameter("E.164 or whatsapp:+E.164"),
+    message: Schema.optional(text(1600).annotations({ description: "Text" })),
+    from: Schema.optional(channelNumberParameter("Your sender; default: the configured one")),
     conversationId: Schema.optional(conversationIdParameter("Existing thread; must include to")),
     mediaUrls: Schema.optional(
       Schema.Array(MediaUrl).pipe(Schema.maxItems(10, { message: () => "at most 10 media URLs" })).annotations({
@@ -41,11 +44,21 @@ export const sendSms = Tool.make({
       })
     ),
     dryRun: Schema.optional(Schema.Boolean.annotations({ description: "Preview only" })),
-    idempotencyKey: Schema.optional(text(200).annotations({ description: "Same key, same message: sent once" }))
-  }),
+    idempotencyKey: Schema.optional(text(200).annotations({ description: "Same key, same message: sent once" })),
+    contentSid: Schema.optional(ContentSid.annotations({ description: "Template instead of message (list_templates)" })),
+    contentVariables: Schema.optional(
+      Schema.Record({ key: text(64), value: text(1024) }).annotations({
+        jsonSchema: { type: "object", additionalProperties: { type: "string" }, description: "Its variables: {\"1\":\"Ada\"}" }
+      })
+    )
+  }).pipe(
+    Schema.filter((i) =>
+      (i.message === undefined) !== (i.contentSid === undefined) || { path: ["message"], message: "give exactly one of message or contentSid" }
+    )
+  ),
   output: SendSmsOutput,
   annotations: {
-    title: "Send SMS",
+    title: "Send message",
     readOnlyHint: false,
     destructiveHint: false,
     idempotentHint: false,

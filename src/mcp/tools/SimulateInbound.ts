@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { type Address, PhoneNumber } from "../../domain/Address.js"
-import { AppConfig } from "../../config/AppConfig.js"
+import { type Address, channelNumberParameter, channelOf } from "../../domain/Address.js"
+import { AppConfig, whatsappSender } from "../../config/AppConfig.js"
 import { randomSid } from "../../domain/Message.js"
 import { Ingest } from "../../messaging/Ingest.js"
 import { text } from "../Parameters.js"
@@ -12,7 +12,7 @@ export const simulateInbound = Tool.make({
   name: "simulate_inbound",
   description: "Sandbox: receive a text from this number.",
   input: Schema.Struct({
-    from: PhoneNumber.annotations({ description: "Sender, E.164" }),
+    from: channelNumberParameter("Sender, E.164 or whatsapp:+…"),
     body: text(1600).annotations({ description: "Text" })
   }),
   output: Schema.Struct({ messageSid: Schema.String, conversationId: Schema.NullOr(Schema.String) }),
@@ -25,7 +25,7 @@ export const simulateInbound = Tool.make({
       const result = yield* ingest.inbound({
         sid,
         from: input.from as string as Address,
-        to: (config.phoneNumber ?? "") as string as Address,
+        to: ((channelOf(input.from) === "whatsapp" ? whatsappSender(config) : config.phoneNumber) ?? "") as Address,
         body: input.body,
         media: [],
         extra: { Source: "sandbox" }

@@ -10,7 +10,7 @@ import * as Tool from "../Tool.js"
 
 export const waitForReply = Tool.make({
   name: "wait_for_reply",
-  description: "Wait for a reply in a thread (or from a number) that no wait or thread read returned yet: reply, or timeout (call again).",
+  description: "Wait for a reply in a thread (or from a number) not yet returned: reply, or timeout (call again).",
   input: Schema.Struct({
     conversationId: Schema.optional(conversationIdParameter("Thread to wait on")),
     from: Schema.optional(address.annotations({ description: "Or: sender to wait for" })),
@@ -21,7 +21,7 @@ export const waitForReply = Tool.make({
       ).annotations({ description: "Default 45" }),
       { default: () => 45 }
     ),
-    since: Schema.optional(timestampParameter("A since from a previous result, or an ISO time; default: replies not yet returned"))
+    since: Schema.optional(timestampParameter("A previous result's since, or an ISO time; default: replies not yet returned"))
   }).pipe(
     Schema.filter((i) =>
       (i.conversationId === undefined) !== (i.from === undefined) || { path: ["conversationId"], message: "give exactly one of conversationId or from" }

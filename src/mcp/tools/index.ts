@@ -6,6 +6,7 @@ import type { Ingest } from "../../messaging/Ingest.js"
 import type { Replies } from "../../messaging/Replies.js"
 import type { Sending } from "../../messaging/Sending.js"
 import type { SetupCheck } from "../../messaging/SetupCheck.js"
+import type { Templates } from "../../messaging/Templates.js"
 import type { Progress } from "../Progress.js"
 import type { Tool } from "../Tool.js"
 import { checkSetup } from "./CheckSetup.js"
@@ -14,6 +15,7 @@ import { getConversationThread } from "./GetConversationThread.js"
 import { getInboundMessages } from "./GetInboundMessages.js"
 import { getMessageStatus } from "./GetMessageStatus.js"
 import { listConversations } from "./ListConversations.js"
+import { listTemplates } from "./ListTemplates.js"
 import { searchMessages } from "./SearchMessages.js"
 import { sendSms } from "./SendSms.js"
 import { simulateInbound } from "./SimulateInbound.js"
@@ -21,7 +23,7 @@ import { syncMessages } from "./SyncMessages.js"
 import { waitForReply } from "./WaitForReply.js"
 
 /** What tool handlers may use: the use-case services, plus the call's progress reporter. */
-export type ToolServices = Sending | Delivery | Conversations | Replies | Ingest | CatchUp | SetupCheck | AppConfig | Progress
+export type ToolServices = Sending | Delivery | Conversations | Replies | Ingest | CatchUp | SetupCheck | Templates | AppConfig | Progress
 
 /** Every tool the server offers, in the order `tools/list` shows them. */
 export const tools: ReadonlyArray<Tool<ToolServices>> = [
@@ -34,6 +36,7 @@ export const tools: ReadonlyArray<Tool<ToolServices>> = [
   listConversations,
   searchMessages,
   syncMessages,
+  listTemplates,
   checkSetup
 ]
 
