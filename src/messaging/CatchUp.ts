@@ -23,11 +23,14 @@ export class CatchUp extends Effect.Service<CatchUp>()("twilio-mcp/CatchUp", {
       Effect.gen(function*() {
         const newest = yield* messages.newestInboundAt
         const after = newest !== undefined && newest > floor ? newest : floor
-        if (config.phoneNumber === undefined) return { after, found: 0, stored: 0 }
+        // Our SMS number and our WhatsApp sender (a Messaging Service's own senders are not listed here).
+        const ours = [config.phoneNumber, config.whatsappNumber].filter((n): n is string => n !== undefined)
+        if (ours.length === 0) return { after, found: 0, stored: 0 }
         // Twilio lists newest first: store oldest first, at Twilio's time, so threads keep the order sent.
-        const missed = (yield* twilio.listMessages({ to: config.phoneNumber, after, limit: 1000 }))
+        const missed = (yield* Effect.forEach(ours, (to) => twilio.listMessages({ to, after, limit: 1000 })))
+          .flat()
           .filter((m) => m.direction === "inbound")
-          .reverse()
+          .sort((a, b) => (a.dateCreated ?? "").localeCompare(b.dateCreated ?? ""))
         const results = yield* Effect.forEach(missed, (m) =>
           ingest.inbound({
             sid: m.sid,

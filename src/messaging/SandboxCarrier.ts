@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
+import { channelOf } from "../domain/Address.js"
 import type { MessageStatus } from "../domain/Message.js"
 import { nowIso } from "../domain/Time.js"
 import { Ingest } from "./Ingest.js"
@@ -14,8 +15,12 @@ const progression: ReadonlyArray<readonly [Duration.Duration, MessageStatus]> = 
   [Duration.seconds(2), "delivered"]
 ]
 
+/** A WhatsApp message is also read (the person opened it) a second later. */
+const whatsappProgression: typeof progression = [...progression, [Duration.seconds(1), "read"]]
+
 /**
- * Sandbox mode's carrier: every message the in-memory Twilio accepts moves queued → sent → delivered,
+ * Sandbox mode's carrier: every message the in-memory Twilio accepts moves queued → sent → delivered (→ read
+ * on WhatsApp),
  * applied through Ingest.status, the write path the status webhook takes.
  */
 export const SandboxCarrier = Layer.scopedDiscard(
@@ -24,14 +29,14 @@ export const SandboxCarrier = Layer.scopedDiscard(
     const ingest = yield* Ingest
     const accepted = yield* memory.subscribe
     const carried = yield* FiberSet.make()
-    const advance = (sid: string) =>
-      Effect.forEach(progression, ([delay, status]) =>
+    const advance = (sid: string, to: string) =>
+      Effect.forEach(channelOf(to) === "whatsapp" ? whatsappProgression : progression, ([delay, status]) =>
         Effect.gen(function*() {
           yield* Effect.sleep(delay)
           yield* memory.setStatus(sid, status)
           yield* ingest.status({ sid, status, at: yield* nowIso })
           yield* Effect.logDebug(`sandbox carrier: ${sid} ${status}`)
         }), { discard: true })
-    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(accepted), (m) => FiberSet.run(carried, Effect.ignoreLogged(advance(m.sid))))))
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(accepted), (m) => FiberSet.run(carried, Effect.ignoreLogged(advance(m.sid, m.to))))))
   })
 ).pipe(Layer.provide(Ingest.Default))

@@ -16,6 +16,7 @@ import { type SendRequest, Twilio, type TwilioError, type TwilioMessage, templat
 export interface SentMessage extends TwilioMessage {
   readonly statusCallback: string
   readonly mediaUrls: ReadonlyArray<string>
+  readonly content?: SendRequest["content"]
 }
 
 /** Controls of the in-memory Twilio, for tests and the sandbox. */
@@ -72,7 +73,8 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
             dateCreated: now,
             dateUpdated: now,
             statusCallback: request.statusCallback,
-            mediaUrls: media
+            mediaUrls: media,
+            ...(request.content === undefined ? {} : { content: request.content })
           }
           yield* Ref.update(messages, (m) => new Map(m).set(message.sid, message))
           yield* PubSub.publish(accepted, message)
