@@ -5,10 +5,14 @@
  */
 import type { Progress } from "@modelcontextprotocol/sdk/types.js"
 import Database from "better-sqlite3"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { onPostgres } from "../support/Dialect.js"
 import { type McpProcess, startMcp, TRANSPORTS } from "../support/McpProcess.js"
 import { adminQuery } from "../support/pgAdmin.js"
+import { freePort } from "../support/ports.js"
+import { tempDir } from "../support/ServerProcess.js"
 import { type Stack, startStack } from "../support/Stack.js"
 import { startWhatsAppRoutes, TEMPLATES, WHATSAPP_NUMBER, whatsAppInbound, type WhatsAppRoutes } from "../support/WhatsAppRoutes.js"
 
@@ -141,6 +145,15 @@ describe.each(TRANSPORTS)("WhatsApp over %s", (transport) => {
     expect(thread.messages.at(-1)).toMatchObject({ messageSid: sent.messageSid, body: "Hello Ada, your order A-100 has shipped." })
   })
 
+  it("without webhooks, sync_messages fetches what was sent to the WhatsApp sender", async () => {
+    await stack.emulator.setSmsUrl("", WHATSAPP_NUMBER)
+    const missed = await stack.emulator.simulateInbound("whatsapp:+15558000002", "sent while you were away", WHATSAPP_NUMBER)
+    expect(await server.call("sync_messages", {})).toMatchObject({ inboundStored: 1 })
+    const { messages } = await server.call("get_inbound_messages", { from: "whatsapp:+15558000002" })
+    expect(messages).toMatchObject([{ messageSid: missed.sid, channel: "whatsapp", to: WHATSAPP_NUMBER, body: "sent while you were away" }])
+    await stack.emulator.setSmsUrl(`${stack.env.WEBHOOK_BASE_URL}/webhooks/twilio/sms`, WHATSAPP_NUMBER)
+  })
+
   it("list_templates shows WhatsApp's approval and each template's variables", async () => {
     expect(await server.call("list_templates", {})).toEqual({
       templates: [
@@ -162,5 +175,30 @@ describe.each(TRANSPORTS)("WhatsApp over %s", (transport) => {
         }
       ]
     })
+  })
+})
+
+describe("WhatsApp in the sandbox", () => {
+  let sandbox: McpProcess
+  let dir: string
+
+  beforeAll(async () => {
+    dir = tempDir()
+    sandbox = await startMcp({ DATABASE_PATH: path.join(dir, "sandbox.db"), WEBHOOK_PORT: String(await freePort()), LOG_LEVEL: "debug" }, dir, ["--sandbox"])
+  })
+  afterAll(async () => {
+    await sandbox?.stop()
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  it("simulate_inbound from a whatsapp: address opens a WhatsApp thread; the reply goes out from the sandbox number and is read", async () => {
+    const who = "whatsapp:+15558000009"
+    expect(await sandbox.callError("send_sms", { to: who, message: "hi" })).toContain("has not written to you on WhatsApp")
+    const simulated = await sandbox.call("simulate_inbound", { from: who, body: "hello from WhatsApp" })
+    const sent = await sandbox.call("send_sms", { to: who, message: "hello back" })
+    expect(sent).toMatchObject({ conversationId: simulated.conversationId, from: WHATSAPP_NUMBER, channel: "whatsapp" })
+    await sandbox.stderr.waitForLine(new RegExp(`sandbox carrier: ${sent.messageSid} read`))
+    const thread = await sandbox.call("get_conversation_thread", { conversationId: sent.conversationId })
+    expect(thread).toMatchObject({ channel: "whatsapp", messages: [{ messageSid: simulated.messageSid }, { messageSid: sent.messageSid, status: "read" }] })
   })
 })

@@ -8,16 +8,16 @@ export const OUR_NUMBER = "+15550001111"
 
 export interface TwilioEmulator {
   readonly url: string
-  /** A text from `from` to our number: the emulator posts a signed webhook to the number's sms_url. */
-  readonly simulateInbound: (from: string, body: string) => Promise<{ sid: string }>
+  /** A text from `from` to our number (or `to`): the emulator posts a signed webhook to the number's sms_url. */
+  readonly simulateInbound: (from: string, body: string, to?: string) => Promise<{ sid: string }>
   /** Moves a message to `status`: the emulator posts a signed callback to its StatusCallback. */
   readonly simulateStatus: (messageSid: string, status: string) => Promise<void>
   /** A message sent from OUR_NUMBER straight through the REST API, not through the server. */
   readonly createMessage: (to: string, body: string) => Promise<{ sid: string }>
   /** A message as the emulator stores it (REST fetch). */
   readonly fetchMessage: (messageSid: string) => Promise<{ sid: string; status: string; body: string; from: string; to: string }>
-  /** Points OUR_NUMBER's messaging webhook (its sms_url) at `url`, as in the Twilio console. */
-  readonly setSmsUrl: (url: string) => Promise<void>
+  /** Points OUR_NUMBER's (or `number`'s) messaging webhook (its sms_url) at `url`, as in the Twilio console. */
+  readonly setSmsUrl: (url: string, number?: string) => Promise<void>
   readonly close: () => Promise<void>
 }
 
@@ -55,15 +55,15 @@ export const startEmulator = async (webhookBaseUrl: string, moreNumbers: Readonl
 
   return {
     url,
-    simulateInbound: (from, body) => request("/_twilio/simulate/inbound-message", { To: OUR_NUMBER, From: from, Body: body }),
+    simulateInbound: (from, body, to = OUR_NUMBER) => request("/_twilio/simulate/inbound-message", { To: to, From: from, Body: body }),
     simulateStatus: async (messageSid, status) => {
       await request("/_twilio/simulate/message-status", { MessageSid: messageSid, Status: status })
     },
     createMessage: (to, body) => request(messagesPath, { To: to, From: OUR_NUMBER, Body: body }),
     fetchMessage: (messageSid) => request(messagesPath.replace(".json", `/${messageSid}.json`)),
-    setSmsUrl: async (smsUrl) => {
+    setSmsUrl: async (smsUrl, phoneNumber = OUR_NUMBER) => {
       const numbersPath = `/2010-04-01/Accounts/${ACCOUNT_SID}/IncomingPhoneNumbers`
-      const { incoming_phone_numbers: [number] } = await request(`${numbersPath}.json?PhoneNumber=${encodeURIComponent(OUR_NUMBER)}`)
+      const { incoming_phone_numbers: [number] } = await request(`${numbersPath}.json?PhoneNumber=${encodeURIComponent(phoneNumber)}`)
       await request(`${numbersPath}/${number.sid}.json`, { SmsUrl: smsUrl })
     },
     close: () => emulator.close()
