@@ -52,6 +52,7 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
       return {
         conversationId: conversation.id as string,
         participants: conversation.participants,
+        channel: conversation.channel,
         createdAt: conversation.createdAt,
         metadata: conversation.metadata ?? {},
         alreadyExisted: !created

@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { AppConfig } from "../config/AppConfig.js"
+import { channelOf } from "../domain/Address.js"
 import { MessageNotFound } from "../domain/Errors.js"
 import type { Message } from "../domain/Message.js"
 import { nowIso } from "../domain/Time.js"
@@ -45,6 +46,7 @@ export class Delivery extends Effect.Service<Delivery>()("twilio-mcp/Delivery", 
           status: live.status as string,
           timestamp: live.dateUpdated ?? (yield* nowIso),
           to: live.to,
+          channel: channelOf(live.direction === "inbound" ? live.from ?? "" : live.to),
           ...(live.from === null || live.from === "" ? {} : { from: live.from }),
           ...(live.errorCode === undefined ? {} : { errorCode: live.errorCode, errorMessage: live.errorMessage ?? twilioErrorText(live.errorCode) })
         }
@@ -64,6 +66,7 @@ const statusView = (m: Message, timestamp?: string) => ({
   status: m.status,
   timestamp: timestamp ?? m.timestamp,
   to: m.to,
+  channel: m.channel,
   ...(m.from === "" ? {} : { from: m.from }),
   ...(m.errorCode === undefined ? {} : { errorCode: m.errorCode }),
   ...(m.errorMessage === undefined ? {} : { errorMessage: m.errorMessage })

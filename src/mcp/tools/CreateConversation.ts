@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { channelNumberParameter } from "../../domain/Address.js"
+import { Channel, channelNumberParameter } from "../../domain/Address.js"
 import { Metadata } from "../../domain/Conversation.js"
 import { Conversations } from "../../messaging/Conversations.js"
 import * as Tool from "../Tool.js"
@@ -23,6 +23,7 @@ export const createConversation = Tool.make({
   output: Schema.Struct({
     conversationId: Schema.String,
     participants: Schema.Array(Schema.String),
+    channel: Channel,
     createdAt: Schema.String,
     metadata: Metadata,
     alreadyExisted: Schema.Boolean

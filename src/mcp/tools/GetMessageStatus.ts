@@ -1,5 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { Channel } from "../../domain/Address.js"
 import { MessageSid } from "../../domain/Message.js"
 import { Delivery } from "../../messaging/Delivery.js"
 import * as Tool from "../Tool.js"
@@ -13,6 +14,7 @@ export const getMessageStatus = Tool.make({
     status: Schema.String,
     timestamp: Schema.String,
     to: Schema.String,
+    channel: Channel,
     from: Schema.optional(Schema.String),
     errorCode: Schema.optional(Schema.Number),
     errorMessage: Schema.optional(Schema.String),

@@ -32,7 +32,7 @@ const SendSmsOutput = Schema.Struct({
 
 export const sendSms = Tool.make({
   name: "send_sms",
-  description: "Send SMS/MMS or WhatsApp via Twilio; stored and threaded. dryRun previews without sending.",
+  description: "Send SMS/MMS or WhatsApp via Twilio; stored, threaded. dryRun previews without sending.",
   input: Schema.Struct({
     to: channelNumberParameter("E.164 or whatsapp:+E.164"),
     message: Schema.optional(text(1600).annotations({ description: "Text" })),
@@ -45,7 +45,7 @@ export const sendSms = Tool.make({
     ),
     dryRun: Schema.optional(Schema.Boolean.annotations({ description: "Preview only" })),
     idempotencyKey: Schema.optional(text(200).annotations({ description: "Same key, same message: sent once" })),
-    contentSid: Schema.optional(ContentSid.annotations({ description: "Template instead of message (list_templates)" })),
+    contentSid: Schema.optional(ContentSid.annotations({ description: "Template (list_templates), not message" })),
     contentVariables: Schema.optional(
       Schema.Record({ key: text(64), value: text(1024) }).annotations({
         jsonSchema: { type: "object", additionalProperties: { type: "string" }, description: "Its variables: {\"1\":\"Ada\"}" }

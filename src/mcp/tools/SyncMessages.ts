@@ -6,7 +6,7 @@ import * as Tool from "../Tool.js"
 
 export const syncMessages = Tool.make({
   name: "sync_messages",
-  description: "Fetch from Twilio inbound messages and statuses missed while webhooks were down.",
+  description: "Fetch inbound messages and statuses missed while webhooks were down.",
   input: Schema.Struct({
     lookbackHours: wholeNumber(1, 720, 24, "Hours back")
   }),
