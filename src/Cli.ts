@@ -3,6 +3,7 @@
  * main.ts loads this module only when arguments are given (@effect/cli is ~170 KB that answering an MCP
  * client's `initialize` does not need); without any, it serves MCP over stdio, as `serve` does.
  */
+import * as CliConfig from "@effect/cli/CliConfig"
 import * as Command from "@effect/cli/Command"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Span from "@effect/cli/HelpDoc/Span"
@@ -44,7 +45,9 @@ const sandbox = Options.boolean("sandbox").pipe(
 )
 
 /** What a command is given: `--sandbox` and its own options, parsed. */
-type Flags<N extends Name> = Command.Command.ParseConfig<{ readonly sandbox: typeof sandbox } & Commands[N]["options"]>
+type Flags<N extends Name> = Command.Command.ParseConfig<
+  { readonly sandbox: typeof sandbox } & Extract<Commands[N]["options"], Command.Command.Config>
+>
 
 /** What each command runs (main.ts holds them). */
 export type Handlers = { readonly [N in Name]: (flags: Flags<N>) => Effect.Effect<void, unknown> }
@@ -57,9 +60,16 @@ class CommandLineInvalid extends Schema.TaggedError<CommandLineInvalid>()("Comma
 }
 
 const footer = HelpDoc.p(
-  "Settings come from the environment, then .env in the working directory, then .env in the project folder " +
-    "(the per-user data folder when installed as a package); see the README's Configuration."
+  "Every command takes --help; --version prints the version. Settings come from the environment, then .env in " +
+    "the working directory, then .env in the project folder (the per-user data folder when installed as a " +
+    "package); see the README's Configuration."
 )
+
+/**
+ * Help without @effect/cli's own options: --completions and --wizard are of no use to an MCP server, and
+ * LOG_LEVEL overrides --log-level. --help and --version are in the footer.
+ */
+const helpLayout = CliConfig.layer({ showBuiltIns: false })
 
 /** Text as a terminal shows it, or without colour codes for a pipe or a file. */
 const plain = (text: string) => (process.stdout.isTTY ? text : stripVTControlCharacters(text))
@@ -71,7 +81,7 @@ const plain = (text: string) => (process.stdout.isTTY ? text : stripVTControlCha
  */
 const cliConsole = (console: Console.Console): Console.Console => ({
   ...console,
-  log: (...args) => Effect.sync(() => process.stdout.write(`${plain(args.join(" "))}\n`)),
+  log: (...args) => Effect.sync(() => process.stdout.write(`${plain(args.join(" ")).trimEnd()}\n`)),
   error: () => Effect.void
 })
 
@@ -97,6 +107,6 @@ export const runCommandLine = (argv: ReadonlyArray<string>, handlers: Handlers) 
     Effect.catchIf(ValidationError.isValidationError, (invalid) =>
       new CommandLineInvalid({ problem: stripVTControlCharacters(HelpDoc.toAnsiText(invalid.error)).replace(/\s+/g, " ").trim() })),
     // What @effect/cli asks for; the terminal is read only by `--wizard`.
-    Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer))
+    Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer, helpLayout))
   )
 }
