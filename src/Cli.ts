@@ -17,7 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { stripVTControlCharacters } from "node:util"
-import { SERVER_VERSION } from "./mcp/Bridge.js"
+import { SERVER_VERSION } from "./config/Version.js"
 
 /**
  * The commands, in the order `--help` lists them: what it says of each, and each one's own options (all take

@@ -6,13 +6,14 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { appLayer, catchUpOnStart } from "./App.js"
 import type { Handlers } from "./Cli.js"
-import { type AppConfigShape, loadConfig } from "./config/AppConfig.js"
+import type { AppConfigShape } from "./config/AppConfig.js"
+import { loadConfig } from "./config/LoadConfig.js"
 import { loggingLayer } from "./config/Logging.js"
 import type { WebhookServerOptions } from "./http/WebhookServer.js"
 import { serverFactory } from "./mcp/Bridge.js"
 import { sandboxTools, tools } from "./mcp/tools/index.js"
 import { SetupCheck } from "./messaging/SetupCheck.js"
-import { databaseLocation } from "./storage/Sql.js"
+import { databaseLocation } from "./storage/Location.js"
 
 /** Resolves when the MCP client closes our stdin: Claude Code ends servers that way, without a signal. */
 const stdinClosed = Effect.async<void>((resume) => {
