@@ -26,9 +26,10 @@ export class CatchUp extends Effect.Service<CatchUp>()("twilio-mcp/CatchUp", {
         // Our SMS number and our WhatsApp sender (a Messaging Service's own senders are not listed here).
         const ours = [config.phoneNumber, config.whatsappNumber].filter((n): n is string => n !== undefined)
         if (ours.length === 0) return { after, found: 0, stored: 0 }
-        // Twilio lists newest first: store oldest first, at Twilio's time, so threads keep the order sent.
+        // Twilio lists newest first (in the same second too): store oldest first, at Twilio's time, so threads keep
+        // the order sent. Each list reversed, then the two merged by time (a stable sort keeps each one's order).
         const missed = (yield* Effect.forEach(ours, (to) => twilio.listMessages({ to, after, limit: 1000 })))
-          .flat()
+          .flatMap((list) => [...list].reverse())
           .filter((m) => m.direction === "inbound")
           .sort((a, b) => (a.dateCreated ?? "").localeCompare(b.dateCreated ?? ""))
         const results = yield* Effect.forEach(missed, (m) =>
