@@ -57,8 +57,11 @@ export const edgeNumbers: ReadonlyArray<number> = [
 export interface RawRequest {
   readonly method: string
   readonly path: string
-  readonly headers: Record<string, string>
+  /** A list (name, value, name, value…) sends a header twice. */
+  readonly headers: Record<string, string> | ReadonlyArray<string>
   readonly body?: string
+  /** The body in 8 KiB chunks without Content-Length. */
+  readonly chunked?: boolean
 }
 
 export interface RawReply {
@@ -84,13 +87,15 @@ const collect = (req: http.ClientRequest) =>
   })
 
 const open = (port: number, request: RawRequest) =>
-  http.request({ host: "127.0.0.1", port, method: request.method, path: request.path, headers: request.headers, agent: false })
+  http.request({ host: "127.0.0.1", port, method: request.method, path: request.path, headers: request.headers as Array<string>, agent: false })
 
 /** One request on its own connection; rejects with the socket error (ECONNREFUSED, ECONNRESET…). */
 export const rawRequest = (port: number, request: RawRequest): Promise<RawReply> => {
   const req = open(port, request)
   const reply = collect(req)
-  req.end(request.body)
+  if (!request.chunked || request.body === undefined) return (req.end(request.body), reply)
+  for (let i = 0; i < request.body.length; i += 8192) req.write(request.body.slice(i, i + 8192))
+  req.end()
   return reply
 }
 
