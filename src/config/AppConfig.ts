@@ -63,14 +63,16 @@ export class AppConfig extends Context.Tag("twilio-mcp/AppConfig")<AppConfig, Ap
 export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
   problems: Schema.Array(Schema.String),
   /** The `.env` files read, each with where it is ("/.env (working directory)"), the first winning over the second. */
-  dotEnvFiles: Schema.Array(Schema.String)
+  dotEnvFiles: Schema.Array(Schema.String),
+  /** Already in sandbox mode: suggesting it would not help. */
+  sandbox: Schema.Boolean
 }) {
   override get message() {
     return `Environment validation failed:\n${this.problems.map((p) => `  - ${p}`).join("\n")}\n` +
       `Set these variables in the MCP client's "env" block or in a .env file (see .env.example): ` +
       `${this.dotEnvFiles.join(" or ")}. The environment wins over .env files` +
-      `${this.dotEnvFiles.length > 1 ? ", and the first file over the second" : ""}. ` +
-      "Or run with --sandbox (or TWILIO_MCP_SANDBOX=true) to try the server without a Twilio account."
+      `${this.dotEnvFiles.length > 1 ? ", and the first file over the second" : ""}.` +
+      (this.sandbox ? "" : " Or run with --sandbox (or TWILIO_MCP_SANDBOX=true) to try the server without a Twilio account.")
   }
 }
 
@@ -150,12 +152,17 @@ const IntFromEnv = (min: number, max: number) =>
     Schema.between(min, max, { message: () => `must be between ${min} and ${max}` })
   )
 
-/** Port 0 would listen wherever the system says, which Twilio can never be told. */
-const Port = Schema.NumberFromString.pipe(
-  Schema.int({ message: () => "must be a whole number" }),
-  Schema.filter((n) => n !== 0 || "must not be 0: Twilio needs a fixed port to reach (choose one, e.g. 3000)"),
-  Schema.between(1, 65535, { message: () => "must be between 1 and 65535" })
-)
+/** Port 0 would listen wherever the system says, which can never be told: to Twilio, or as the sandbox's webhook URL. */
+const Port = (sandbox: boolean) =>
+  Schema.NumberFromString.pipe(
+    Schema.int({ message: () => "must be a whole number" }),
+    Schema.filter((n) =>
+      n !== 0 || (sandbox
+        ? "must not be 0: the sandbox's webhook URL is http://127.0.0.1:WEBHOOK_PORT, so the port must be known (choose one, e.g. 3000)"
+        : "must not be 0: Twilio needs a fixed port to reach (choose one, e.g. 3000)")
+    ),
+    Schema.between(1, 65535, { message: () => "must be between 1 and 65535" })
+  )
 
 const logLevels: ReadonlyArray<LogLevelName> = ["debug", "info", "warn", "error"]
 
@@ -273,13 +280,13 @@ const twilioAccount: Config.Config<Account> = Config.all({
   )
 }).pipe(Config.map(({ sender, ...account }) => ({ ...account, ...sender })))
 
-const webhookPort = Config.withDefault(variable("WEBHOOK_PORT", Port), 3000)
+const webhookPort = (sandbox: boolean) => Config.withDefault(variable("WEBHOOK_PORT", Port(sandbox)), 3000)
 
 /** WEBHOOK_BASE_URL; the sandbox's "public" URL is its own listener, wherever WEBHOOK_PORT puts it. */
 const webhookUrls = (sandbox: boolean) =>
   Config.map(
     sandbox
-      ? Config.all([optional(variable("WEBHOOK_BASE_URL", HttpUrl)), webhookPort]).pipe(
+      ? Config.all([optional(variable("WEBHOOK_BASE_URL", HttpUrl)), webhookPort(sandbox)]).pipe(
         Config.map(([url, port]) => url ?? `http://127.0.0.1:${port}`)
       )
       : variable("WEBHOOK_BASE_URL", HttpUrl),
@@ -306,7 +313,7 @@ const settings = (sandbox: boolean, location: Location, folder: string): Config.
     webhookUrls(sandbox),
     Config.all({
       webhookHost: Config.withDefault(variable("WEBHOOK_HOST", NonEmpty), "127.0.0.1"),
-      webhookPort,
+      webhookPort: webhookPort(sandbox),
       databasePath: databasePath(sandbox, location, folder),
       databaseUrl: optional(Config.map(variable("DATABASE_URL", PostgresUrl), Redacted.make)),
       logLevel: Config.withDefault(variable("LOG_LEVEL", LogLevelFromEnv), "info" as const),
@@ -376,7 +383,8 @@ const resolve = (
     if (Either.isLeft(loaded) || problems.length > 0) {
       return yield* new ConfigInvalid({
         problems: Array.from(new Set(problems)),
-        dotEnvFiles: dotEnvFiles.map(({ file, where }) => `${file} (${where})`)
+        dotEnvFiles: dotEnvFiles.map(({ file, where }) => `${file} (${where})`),
+        sandbox
       })
     }
     return loaded.right
