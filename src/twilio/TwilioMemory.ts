@@ -29,10 +29,14 @@ export interface TwilioMemoryShape {
 }
 
 export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioMemory, TwilioMemoryShape>() {
-  /** Provides both `Twilio` (the fake) and `TwilioMemory` (its controls). */
-  static readonly layer = Layer.effectContext(
+  /**
+   * Provides both `Twilio` (the fake) and `TwilioMemory` (its controls). The account owns TWILIO_PHONE_NUMBER
+   * and `otherNumbers` (tests send `from` one of those).
+   */
+  static readonly owning = (otherNumbers: ReadonlyArray<string>) => Layer.effectContext(
     Effect.gen(function*() {
       const config = yield* AppConfig
+      const owned = [...(config.phoneNumber === undefined ? [] : [config.phoneNumber]), ...otherNumbers]
       const messages = yield* Ref.make(new Map<string, SentMessage>())
       const failures = yield* Ref.make<ReadonlyArray<TwilioError>>([])
       const accepted = yield* PubSub.unbounded<SentMessage>()
@@ -49,7 +53,7 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
         Effect.gen(function*() {
           yield* injected
           const from = request.from ?? config.phoneNumber ?? null
-          if (request.from !== undefined && request.from !== config.phoneNumber) {
+          if (request.from !== undefined && !owned.includes(request.from)) {
             return yield* new TwilioApiError({
               operation: "send",
               httpStatus: 400,
@@ -111,12 +115,12 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
         send,
         fetchMessage,
         listMessages,
-        senders: Effect.as(injected, config.phoneNumber === undefined ? [] : [config.phoneNumber]),
+        senders: Effect.as(injected, owned),
         fetchAccount: Effect.as(injected, { sid: config.accountSid, status: "active", friendlyName: "In-memory sandbox" }),
         findNumber: (phoneNumber: string) =>
           Effect.as(
             injected,
-            phoneNumber === config.phoneNumber
+            owned.includes(phoneNumber)
               ? { phoneNumber, smsUrl: `${Redacted.value(config.webhookSigningBaseUrl)}${SMS_PATH}`, smsMethod: "POST" }
               : undefined
           )
@@ -124,4 +128,7 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
       return Context.make(Twilio, twilio).pipe(Context.add(TwilioMemory, controls))
     })
   )
+
+  /** The fake owning TWILIO_PHONE_NUMBER alone: the sandbox's. */
+  static readonly layer = TwilioMemory.owning([])
 }
