@@ -24,6 +24,8 @@ export interface TwilioMemoryShape {
   /** The next call fails with this error instead of reaching the fake. */
   readonly failNext: (error: TwilioError) => Effect.Effect<void>
   readonly setStatus: (sid: string, status: MessageStatus, errorCode?: number) => Effect.Effect<void>
+  /** A text Twilio received for our number (now) whose webhook reached no one: what catch-up fetches. */
+  readonly receive: (from: string, body: string) => Effect.Effect<void>
   /** Every message sent from now on, as it is accepted: the sandbox advances their statuses. */
   readonly subscribe: Effect.Effect<Queue.Dequeue<SentMessage>, never, Scope.Scope>
 }
@@ -94,6 +96,26 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
         sent: Effect.map(Ref.get(messages), (m) => Array.from(m.values())),
         subscribe: PubSub.subscribe(accepted),
         failNext: (error) => Ref.update(failures, (f) => [...f, error]),
+        receive: (from, body) =>
+          Effect.gen(function*() {
+            const now = yield* nowIso
+            const message: SentMessage = {
+              sid: yield* randomSid("SM"),
+              status: "received",
+              to: config.phoneNumber ?? "",
+              from,
+              body,
+              direction: "inbound",
+              numSegments: 1,
+              errorCode: undefined,
+              errorMessage: undefined,
+              dateCreated: now,
+              dateUpdated: now,
+              statusCallback: "",
+              mediaUrls: []
+            }
+            yield* Ref.update(messages, (m) => new Map(m).set(message.sid, message))
+          }),
         setStatus: (messageSid, status, errorCode) =>
           Effect.flatMap(nowIso, (now) =>
             Ref.update(messages, (m) => {
