@@ -15,7 +15,7 @@ import type { Tool } from "../mcp/Tool.js"
 import type { ToolServices } from "../mcp/tools/index.js"
 import { makeAccess } from "./McpAccess.js"
 import { RejectionLog } from "./RejectionLog.js"
-import { MAX_BODY_BYTES } from "./WebhookRoutes.js"
+import { CLOSE_AFTER_413, declaredTooLarge, MAX_BODY_BYTES } from "./BodyLimit.js"
 
 export const MCP_PATH = "/mcp"
 
@@ -41,8 +41,7 @@ const CHALLENGE = "Bearer realm=\"twilio-mcp\""
 const respond = (e: McpRefused) =>
   HttpServerResponse.unsafeJson({ jsonrpc: "2.0", error: { code: -32000, message: e.reason }, id: null }, {
     status: e.status,
-    // After a 413 the rest of the body is still on the wire: the connection cannot be reused.
-    headers: e.status === 413 ? { ...e.headers, connection: "close" } : e.headers
+    headers: e.status === 413 ? { ...e.headers, ...CLOSE_AFTER_413 } : e.headers
   })
 
 /**
@@ -92,7 +91,7 @@ export const McpRoute = (tools: ReadonlyArray<Tool<ToolServices>>) =>
         if (request.method !== "POST") {
           return yield* refuse(405, "Method not allowed: this server is stateless (no sessions); send JSON-RPC with POST", { allow: "POST" })
         }
-        if (Number(request.headers["content-length"] ?? 0) > MAX_BODY_BYTES) return yield* refuse(413, `Payload too large: body over ${MAX_BODY_BYTES} bytes`)
+        if (declaredTooLarge(request.headers)) return yield* refuse(413, `Payload too large: body over ${MAX_BODY_BYTES} bytes`)
         return request
       })
 

@@ -9,6 +9,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as http from "node:http"
 import { AppConfig } from "../config/AppConfig.js"
+import { RefuseRepeatedHeaders } from "./RepeatedHeaders.js"
 import { WebhookRoutesLive } from "./WebhookRoutes.js"
 
 /** How long in-flight webhooks get to finish on shutdown before their connections are cut. */
@@ -112,8 +113,13 @@ export class WebhookServer extends Context.Tag("twilio-mcp/WebhookServer")<Webho
         return { address: Option.some({ host: where.hostname, port: where.port }) }
       })
     )
-    const routes = options.alsoServe === undefined ? WebhookRoutesLive : Layer.merge(WebhookRoutesLive, options.alsoServe)
-    const served = HttpLayerRouter.serve(routes, { disableLogger: true, disableListenLog: true })
+    const routes = Layer.mergeAll(WebhookRoutesLive, RefuseRepeatedHeaders, options.alsoServe ?? Layer.empty)
+    const served = HttpLayerRouter.serve(routes, {
+      disableLogger: true,
+      disableListenLog: true,
+      // The documented paths exactly: find-my-way's defaults also match other cases and extra slashes.
+      routerConfig: { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false }
+    })
     return Layer.provide(ready, Layer.provide(drainOnShutdown, served)).pipe(
       Layer.provide(listening),
       Layer.provide(nodeServer),

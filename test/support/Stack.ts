@@ -18,9 +18,10 @@ export interface Stack {
   readonly close: () => Promise<void>
 }
 
-export const startStack = async (): Promise<Stack> => {
+/** `authToken`: the account's TWILIO_AUTH_TOKEN, when a test needs one of its own. */
+export const startStack = async (options: { readonly authToken?: string } = {}): Promise<Stack> => {
   const webhookPort = await freePort()
-  const emulator = await startEmulator(`http://127.0.0.1:${webhookPort}`)
+  const emulator = await startEmulator(`http://127.0.0.1:${webhookPort}`, options.authToken)
   const dir = tempDir()
   const databasePath = path.join(dir, "twilio.db")
   return {
@@ -29,7 +30,11 @@ export const startStack = async (): Promise<Stack> => {
     dir,
     databasePath,
     // On PostgreSQL, a database of the stack's own, as its own file on SQLite (test/support/Dialect.ts).
-    env: { ...serverEnv({ twilioUrl: emulator.url, webhookPort, databasePath }), ...(onPostgres ? { DATABASE_URL: await databaseUrlFor(databasePath) } : {}) },
+    env: {
+      ...serverEnv({ twilioUrl: emulator.url, webhookPort, databasePath }),
+      ...(options.authToken === undefined ? {} : { TWILIO_AUTH_TOKEN: options.authToken }),
+      ...(onPostgres ? { DATABASE_URL: await databaseUrlFor(databasePath) } : {})
+    },
     close: async () => {
       await stopAll()
       await emulator.close()
