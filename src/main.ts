@@ -22,6 +22,7 @@ Commands:
   check      check the setup (credentials, inbound webhook URL, database, port) without sending anything
   migrate-to-postgres
              copy the SQLite database at DATABASE_PATH into the PostgreSQL database at DATABASE_URL
+  revoke     end every grant of the built-in OAuth server (MCP_OAUTH_BUILTIN): clients must be approved again
 
 Options:
   --sandbox  use an in-memory Twilio: no account needed, nothing is sent (or TWILIO_MCP_SANDBOX=true)
@@ -48,7 +49,7 @@ const stdinClosed = Effect.async<void>((resume) => {
  * The webhook server's layer, its module loaded when the layer is built: @effect/platform's HTTP server and
  * router are no part of answering an MCP client's `initialize`, which comes first (cold start).
  */
-const webhookServer = <R = never>(options: WebhookServerOptions<R>) =>
+const webhookServer = <R = never, E = never>(options: WebhookServerOptions<R, E>) =>
   Layer.unwrapEffect(Effect.map(Effect.promise(() => import("./http/WebhookServer.js")), ({ WebhookServer }) => WebhookServer.layer(options)))
 
 /**
@@ -99,9 +100,11 @@ const serveWebhooks = (config: AppConfigShape) =>
 const serveHttp = (config: AppConfigShape) =>
   Effect.gen(function*() {
     const { McpAuthTokenMissing, McpRoute } = yield* Effect.promise(() => import("./http/McpRoute.js"))
+    const { withOAuth } = yield* Effect.promise(() => import("./http/oauth/OAuth.js"))
     if (config.mcpAuthTokens.length === 0) return yield* new McpAuthTokenMissing()
+    const mcp = withOAuth(config.oauth)(McpRoute(config.sandbox ? sandboxTools : tools))
     return yield* Layer.launch(
-      Layer.mergeAll(webhookServer({ portTaken: "fail", alsoServe: McpRoute(config.sandbox ? sandboxTools : tools) }), catchUpOnStart).pipe(
+      Layer.mergeAll(webhookServer({ portTaken: "fail", alsoServe: mcp }), catchUpOnStart).pipe(
         Layer.provide(appLayer(config))
       )
     )
@@ -138,7 +141,7 @@ const main = Effect.gen(function*() {
     return yield* Effect.sync(() => process.stderr.write(usage))
   }
   const command = args.find((a) => !a.startsWith("-")) ?? "serve"
-  if (command !== "serve" && command !== "webhooks" && command !== "http" && command !== "check" && command !== "migrate-to-postgres") {
+  if (!["serve", "webhooks", "http", "check", "migrate-to-postgres", "revoke"].includes(command)) {
     return yield* Effect.fail(new Error(`Unknown command "${command}".\n\n${usage}`))
   }
   const config = yield* loadConfig({ sandbox: args.includes("--sandbox") })
@@ -150,6 +153,8 @@ const main = Effect.gen(function*() {
     ? runCheck(config)
     : command === "migrate-to-postgres"
     ? runMigrateToPostgres(config)
+    : command === "revoke"
+    ? Effect.flatMap(Effect.promise(() => import("./http/oauth/Revoke.js")), ({ runRevoke }) => runRevoke(config))
     : serveMcp(config)
   return yield* program.pipe(Effect.provide(loggingLayer(config.logLevel)))
 }).pipe(

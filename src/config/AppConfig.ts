@@ -18,6 +18,7 @@ import * as util from "node:util"
 import packageJson from "../../package.json" with { type: "json" }
 import { PhoneNumber } from "../domain/Address.js"
 import { withoutCredentials } from "../domain/Text.js"
+import { oauthConfig, type OAuthMode } from "./OAuthConfig.js"
 
 export type LogLevelName = "debug" | "info" | "warn" | "error"
 
@@ -52,6 +53,8 @@ export interface AppConfigShape {
   readonly mcpAuthTokens: ReadonlyArray<Redacted.Redacted<string>>
   /** Host names `/mcp` accepts in Host and Origin besides loopback and WEBHOOK_BASE_URL's host (lower case). */
   readonly mcpAllowedHosts: ReadonlyArray<string>
+  /** OAuth access tokens on `/mcp` (OAuthConfig.ts). */
+  readonly oauth: OAuthMode
   /** In-memory Twilio: nothing leaves the machine. */
   readonly sandbox: boolean
 }
@@ -318,7 +321,8 @@ const settings = (sandbox: boolean, location: Location, folder: string): Config.
       allowedRecipients: optional(variable("SMS_ALLOWED_RECIPIENTS", Recipients)),
       maxPerHour: optional(variable("SMS_MAX_PER_HOUR", IntFromEnv(1, 1_000_000))),
       mcpAuthTokens: Config.map(Config.withDefault(variable("MCP_AUTH_TOKEN", McpTokens), []), (tokens) => tokens.map((token) => Redacted.make(token))),
-      mcpAllowedHosts: Config.map(Config.withDefault(variable("MCP_ALLOWED_HOSTS", HostNames), []), (hosts) => hosts.map((h) => h.toLowerCase()))
+      mcpAllowedHosts: Config.map(Config.withDefault(variable("MCP_ALLOWED_HOSTS", HostNames), []), (hosts) => hosts.map((h) => h.toLowerCase())),
+      oauth: oauthConfig
     })
   ]).pipe(Config.map(([account, urls, rest]): AppConfigShape => ({ ...account, ...urls, ...rest, sandbox })))
 

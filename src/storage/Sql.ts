@@ -21,6 +21,7 @@ import searchBacklog from "./migrations/0004_search_backlog.js"
 import inboundSenders from "./migrations/0005_inbound_senders.js"
 import readState from "./migrations/0006_read_state.js"
 import threadIndexDirection from "./migrations/0007_thread_index_direction.js"
+import oauth from "./migrations/0010_oauth.js"
 
 export const migrations = {
   "0001_init": init,
@@ -29,7 +30,8 @@ export const migrations = {
   "0004_search_backlog": searchBacklog,
   "0005_inbound_senders": inboundSenders,
   "0006_read_state": readState,
-  "0007_thread_index_direction": threadIndexDirection
+  "0007_thread_index_direction": threadIndexDirection,
+  "0010_oauth": oauth
 }
 
 const pathAdvice = "Point DATABASE_PATH at a writable file; relative paths resolve against the project folder."

@@ -42,6 +42,7 @@ export const testConfig = (overrides: Partial<AppConfigShape> = {}): AppConfigSh
   maxPerHour: undefined,
   mcpAuthTokens: [],
   mcpAllowedHosts: [],
+  oauth: { _tag: "Off" },
   sandbox: false,
   ...overrides
 })
