@@ -9,8 +9,9 @@ import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair, type JWK } from "jose"
 import { randomBytes } from "node:crypto"
-import Provider, { errors } from "oidc-provider"
+import type * as OidcProvider from "oidc-provider"
 import { AppConfig } from "../../config/AppConfig.js"
+import { SCOPES } from "../../mcp/Tool.js"
 import { isLoopback } from "../../config/OAuthConfig.js"
 import { OAuthStore } from "../../storage/OAuthStore.js"
 import { RejectionLog } from "../RejectionLog.js"
@@ -78,6 +79,8 @@ export const BuiltinIssuer = Layer.unwrapEffect(Effect.gen(function*() {
   const runtime = yield* Effect.runtime<never>()
   const run = <A, E>(effect: Effect.Effect<A, E>) => Runtime.runPromise(runtime, effect)
 
+  // Loaded only here: an external package (see scripts/build.mjs), needed by Mode B alone.
+  const { default: Provider, errors } = yield* Effect.promise((): Promise<typeof OidcProvider> => import("oidc-provider"))
   const signingKey = yield* store.keys("signing", newSigningKey)
   const cookieKeys = yield* store.keys("cookies", newCookieKeys)
   const { d: _private, ...publicKey } = signingKey as JWK
@@ -87,7 +90,8 @@ export const BuiltinIssuer = Layer.unwrapEffect(Effect.gen(function*() {
     jwks: { keys: [signingKey as JWK] },
     cookies: { keys: cookieKeys.keys, long: { signed: true }, short: { signed: true } },
     routes: ROUTES,
-    scopes: ["openid", "offline_access"],
+    // The resource's scopes too: a client registering with them (dynamic registration's `scope`) is checked against these.
+    scopes: ["openid", "offline_access", ...SCOPES],
     responseTypes: ["code"],
     pkce: { methods: ["S256"], required: () => true },
     clientDefaults: {
@@ -109,7 +113,7 @@ export const BuiltinIssuer = Layer.unwrapEffect(Effect.gen(function*() {
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, indicator) => {
           if (indicator !== resource) throw new errors.InvalidTarget(`this server issues tokens for ${resource} only`)
-          return { scope: "sms:read sms:send", audience: resource, accessTokenTTL: ACCESS_TOKEN_TTL_S, accessTokenFormat: "jwt", jwt: { sign: { alg: SIGNING_ALG } } }
+          return { scope: SCOPES.join(" "), audience: resource, accessTokenTTL: ACCESS_TOKEN_TTL_S, accessTokenFormat: "jwt", jwt: { sign: { alg: SIGNING_ALG } } }
         }
       }
     },

@@ -126,8 +126,9 @@ export const ConsentRoutes = (options: {
         const { details } = pending
         yield* Effect.promise(async () => {
           const grant = new provider.Grant({ accountId: OWNER, clientId: String(details.params["client_id"]) })
+          // The provider also counts the resource's scopes among its own (registration checks them): granted both ways.
           const oidc = String(details.params["scope"] ?? "").split(" ").filter((s) => s === "openid" || s === "offline_access")
-          if (oidc.length > 0) grant.addOIDCScope(oidc.join(" "))
+          grant.addOIDCScope([...oidc, ...pending.scopes].join(" "))
           grant.addResourceScope(resource, pending.scopes.join(" "))
           const grantId = await grant.save()
           // Writes the redirect back to the authorization endpoint, which issues the code.
