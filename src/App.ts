@@ -4,10 +4,13 @@ import * as Option from "effect/Option"
 import { AppConfig, type AppConfigShape } from "./config/AppConfig.js"
 import { CatchUp } from "./messaging/CatchUp.js"
 import { Ingest } from "./messaging/Ingest.js"
-import { Messaging } from "./messaging/Messaging.js"
+import { Conversations } from "./messaging/Conversations.js"
+import { Delivery } from "./messaging/Delivery.js"
+import { Replies } from "./messaging/Replies.js"
+import { Sending } from "./messaging/Sending.js"
 import { SetupCheck } from "./messaging/SetupCheck.js"
 import { Database } from "./storage/Database.js"
-import { SandboxCarrier } from "./twilio/SandboxCarrier.js"
+import { SandboxCarrier } from "./messaging/SandboxCarrier.js"
 import { Twilio } from "./twilio/Twilio.js"
 import { TwilioMemory } from "./twilio/TwilioMemory.js"
 
@@ -16,7 +19,16 @@ import { TwilioMemory } from "./twilio/TwilioMemory.js"
  * threading, the send guard…). What they leave open is the one thing that varies: Twilio, live or in memory,
  * and the configuration.
  */
-export const Services = Layer.mergeAll(Messaging.Default, Ingest.Default, CatchUp.Default, SetupCheck.Default, Database.Default)
+export const Services = Layer.mergeAll(
+  Sending.Default,
+  Delivery.Default,
+  Conversations.Default,
+  Replies.Default,
+  Ingest.Default,
+  CatchUp.Default,
+  SetupCheck.Default,
+  Database.Default
+)
 
 export type AppServices = Layer.Layer.Success<typeof Services> | Twilio | AppConfig
 

@@ -5,13 +5,14 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { appLayer, catchUpOnStart } from "./App.js"
-import { type AppConfigShape, loadConfig } from "./config/AppConfig.js"
+import type { AppConfigShape } from "./config/AppConfig.js"
+import { loadConfig } from "./config/LoadConfig.js"
 import { loggingLayer } from "./config/Logging.js"
 import type { WebhookServerOptions } from "./http/WebhookServer.js"
 import { serverFactory } from "./mcp/Bridge.js"
 import { sandboxTools, tools } from "./mcp/tools/index.js"
 import { SetupCheck } from "./messaging/SetupCheck.js"
-import { databaseLocation } from "./storage/Sql.js"
+import { databaseLocation } from "./storage/Location.js"
 
 const usage = `Usage: twilio-mcp [command] [--sandbox]
 

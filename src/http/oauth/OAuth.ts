@@ -1,7 +1,7 @@
 import type { HttpRouter } from "@effect/platform/HttpLayerRouter"
 import * as Layer from "effect/Layer"
 import type { AppConfig } from "../../config/AppConfig.js"
-import type { OAuthMode } from "../../config/OAuthConfig.js"
+import type { OAuthMode } from "../../config/OAuthMode.js"
 import { OAuthStore } from "../../storage/OAuthStore.js"
 import { BuiltinIssuer } from "./BuiltinIssuer.js"
 import { ExternalIssuer } from "./ExternalIssuer.js"

@@ -1,4 +1,4 @@
-import { isLoopback } from "../../config/OAuthConfig.js"
+import { isLoopback } from "../../config/OAuthMode.js"
 
 /**
  * Where the built-in authorization server may send a browser with a code: https, or http on loopback (a
