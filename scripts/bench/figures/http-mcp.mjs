@@ -19,7 +19,7 @@ import { callPlan, QUERIES, seededStore, warmPageCache } from "./query.mjs"
 const P99_LIMIT_MS = 20
 
 /** A minimal Streamable HTTP client: one POST per request on a keep-alive connection; the answer's SSE `data:` line. */
-const httpClient = (url, token) => {
+export const httpClient = (url, token) => {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
   let nextId = 1
   const request = (method, params) =>
