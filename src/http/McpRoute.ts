@@ -62,8 +62,10 @@ const respond = (e: McpRefused) =>
  * MCP over Streamable HTTP at /mcp, beside the webhook routes on the same router. Stateless: every POST gets
  * a fresh SDK server and transport (no session id), so any replica answers any request and nothing is kept
  * between requests; a `wait_for_reply` streams its progress over the POST's SSE answer and wakes on a reply
- * stored by any process (the Inbox). In order: Host/Origin (403), bearer token (401), method (405: there is
- * no session to GET or DELETE), body size (413); the SDK then checks Accept, Content-Type and the JSON-RPC.
+ * stored by any process (the Inbox). In order: Host/Origin (403), bearer token (401: one of MCP_AUTH_TOKEN's,
+ * which may do everything, or with OAuth on an access token the OAuthGate accepts), method (405: there is no
+ * session to GET or DELETE), body size (413), and for a token without every scope the tools it calls (403
+ * insufficient_scope, before they run); the SDK then checks Accept, Content-Type and the JSON-RPC.
  * When the client goes away the request's fiber is interrupted and closing its server aborts the tool call.
  */
 export const McpRoute = (tools: ReadonlyArray<Tool<ToolServices>>) =>

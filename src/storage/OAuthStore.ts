@@ -38,23 +38,16 @@ export class OAuthStore extends Effect.Service<OAuthStore>()("twilio-mcp/OAuthSt
       return row.consumed_at === null ? payload : { ...payload, consumed: Math.floor(Number(row.consumed_at) / 1000) }
     }
 
-    /** The unexpired record (model, id), with `consumed` if it was. */
-    const find = (model: string, id: string) =>
+    /** The unexpired record of `model` whose `column` (its id, or a session's uid) is `value`, with `consumed` if it was. */
+    const findBy = (column: "id" | "uid") => (model: string, value: string) =>
       sql<{ payload: string; consumed_at: number | null }>`
         SELECT payload, consumed_at FROM oauth_records
-        WHERE model = ${model} AND id = ${id} AND (expires_at IS NULL OR expires_at > ${Date.now()})`.pipe(
+        WHERE model = ${model} AND ${sql(column)} = ${value} AND (expires_at IS NULL OR expires_at > ${Date.now()})`.pipe(
         Effect.map(live),
         Effect.mapError(storageError("read OAuth record"))
       )
-
-    /** The unexpired record of `model` (a session) by its uid. */
-    const findByUid = (model: string, uid: string) =>
-      sql<{ payload: string; consumed_at: number | null }>`
-        SELECT payload, consumed_at FROM oauth_records
-        WHERE model = ${model} AND uid = ${uid} AND (expires_at IS NULL OR expires_at > ${Date.now()})`.pipe(
-        Effect.map(live),
-        Effect.mapError(storageError("read OAuth record"))
-      )
+    const find = findBy("id")
+    const findByUid = findBy("uid")
 
     /** Marks a code or refresh token used: a second use is refused (and revokes its grant). */
     const consume = (model: string, id: string) =>

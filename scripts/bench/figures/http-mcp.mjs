@@ -58,7 +58,7 @@ export const httpClient = (url, token) => {
   return { request, callTool, close: () => agent.destroy() }
 }
 
-const timed = async (f) => {
+export const timed = async (f) => {
   const startedAt = performance.now()
   await f()
   return performance.now() - startedAt

@@ -8,12 +8,11 @@ import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } fro
 import { randomBytes } from "node:crypto"
 import * as http from "node:http"
 import { join } from "node:path"
-import { performance } from "node:perf_hooks"
 import { freePort, HOST, start, stop, waitUntil } from "../lib/procs.mjs"
 import { percentile } from "../lib/stats.mjs"
 import { ms } from "../lib/table.mjs"
 import { log, OURS_ENTRY, oursEnv, tempDir } from "../lib/targets.mjs"
-import { httpClient } from "./http-mcp.mjs"
+import { httpClient, timed } from "./http-mcp.mjs"
 
 /** The bound on what verification adds, warm key cache. */
 const ADDED_P99_LIMIT_MS = 1
@@ -48,12 +47,6 @@ const startIssuer = async () => {
       .sign(privateKey)
   const keys = createLocalJWKSet(JSON.parse(jwks))
   return { issuer, sign, keys, jwksFetches: () => jwksFetches, close: () => new Promise((resolve) => server.close(resolve)) }
-}
-
-const timed = async (f) => {
-  const startedAt = performance.now()
-  await f()
-  return performance.now() - startedAt
 }
 
 const oauth = async ({ quick, record }) => {

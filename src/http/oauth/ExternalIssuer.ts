@@ -4,6 +4,7 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { createRemoteJWKSet } from "jose"
 import { AppConfig } from "../../config/AppConfig.js"
+import { isLoopback } from "../../config/OAuthMode.js"
 import { jwtVerifier, OAuthGate } from "./AccessTokens.js"
 import { ResourceMetadataRoutes, resourceMetadataUrl, resourceUrl } from "./ResourceMetadata.js"
 
@@ -18,6 +19,12 @@ export class IssuerUnusable extends Schema.TaggedError<IssuerUnusable>()("Issuer
 const KEYS_MAX_AGE_MS = 10 * 60_000
 /** A token signed with a key not in the set fetches the set again, at most this often. */
 const KEYS_COOLDOWN_MS = 30_000
+
+/** The issuer's keys come over TLS, or from loopback (development and tests). */
+const allowedKeysUrl = (uri: string) => {
+  const url = URL.canParse(uri) ? new URL(uri) : undefined
+  return url !== undefined && (url.protocol === "https:" || (url.protocol === "http:" && isLoopback(url.hostname)))
+}
 
 /**
  * Mode A: tokens from an external authorization server (Keycloak, Auth0, Entra ID…). Its RFC 8414 / OpenID
@@ -39,6 +46,7 @@ export const ExternalIssuer = (issuer: string) =>
       if (metadata.issuer !== issuer) return yield* unusable(`its metadata names another issuer, ${metadata.issuer}`)
       const jwksUri = (metadata as { jwks_uri?: string }).jwks_uri
       if (jwksUri === undefined) return yield* unusable("its metadata has no jwks_uri: its access tokens cannot be checked")
+      if (!allowedKeysUrl(jwksUri)) return yield* unusable(`its jwks_uri ${jwksUri} is not https (http only on loopback)`)
       const keys = createRemoteJWKSet(new URL(jwksUri), { cacheMaxAge: KEYS_MAX_AGE_MS, cooldownDuration: KEYS_COOLDOWN_MS })
       yield* Effect.logInfo(`OAuth: access tokens from ${issuer} accepted for ${resourceUrl(config.webhookBaseUrl)}`)
       return OAuthGate.of({
