@@ -259,5 +259,7 @@ describe("refusals", () => {
     expect(log.match(/wrong owner secret from/g)).toHaveLength(1)
     expect(log).not.toContain("not-the-secret")
     expect(log).not.toContain(MCP_TOKEN)
+    // Logs go to stderr only, the authorization server's notices included.
+    expect(server.stdout.text()).toBe("")
   })
 })

@@ -16,7 +16,7 @@ import { isLoopback } from "../../config/OAuthMode.js"
 import { OAuthStore } from "../../storage/OAuthStore.js"
 import { RejectionLog } from "../RejectionLog.js"
 import { jwtVerifier, OAuthGate } from "./AccessTokens.js"
-import { CONSENT_PATH, ConsentRoutes, OWNER } from "./ConsentPage.js"
+import { CONSENT_PATH, ConsentRoutes, escape, OWNER } from "./ConsentPage.js"
 import { providerAdapter } from "./ProviderAdapter.js"
 import { ResourceMetadataRoutes, resourceMetadataUrl, resourceUrl } from "./ResourceMetadata.js"
 import { allowedRedirectUri } from "./RedirectUris.js"
@@ -129,6 +129,12 @@ export const BuiltinIssuer = Layer.unwrapEffect(Effect.gen(function*() {
     },
     interactions: { url: (_ctx, interaction) => `${CONSENT_PATH}/${interaction.uid}` },
     findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
+    // Its own error page (the default one loads a web font and notes on stdout that it should be replaced).
+    renderError: (ctx, out) => {
+      ctx.type = "html"
+      ctx.body = `<!doctype html><meta charset="utf-8"><title>twilio-mcp: authorization failed</title>` +
+        `<h1>Authorization failed</h1><p>${escape(String(out["error_description"] ?? out["error"] ?? "unknown error"))}</p>`
+    },
     // Refresh tokens for every client that registered the grant, whatever its scopes; rotated on each use.
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed("refresh_token"),
     rotateRefreshToken: true,

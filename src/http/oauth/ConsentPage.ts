@@ -22,7 +22,7 @@ export const FAILURE_WINDOW_MS = 15 * 60_000
 
 const SCOPE_WORDS: Record<string, string> = { "sms:read": "read messages and conversations", "sms:send": "send messages and change state" }
 
-const escape = (text: string) =>
+export const escape = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" })[c]!)
 
 /** No scripts, no framing (a framed form could be clicked through), nothing cached. */
