@@ -54,7 +54,9 @@ export const startIssuer = async (): Promise<TestIssuer> => {
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed("refresh_token"),
-    expiresWithSession: () => false
+    expiresWithSession: () => false,
+    // Set, so that it does not note on stdout that the defaults should be changed.
+    ttl: { AccessToken: 600, AuthorizationCode: 60, ClientCredentials: 600, Grant: 3600, IdToken: 600, Interaction: 600, RefreshToken: 3600, Session: 3600 }
   })
   let fetches = 0
   const handle = provider.callback()
