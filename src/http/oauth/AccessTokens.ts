@@ -59,23 +59,44 @@ const scopesIn = (payload: Record<string, unknown>) => {
   return new Set(claimed.filter((s) => SCOPES.includes(s)))
 }
 
+/** How many verified tokens are remembered (a client sends the same one until it expires). */
+export const REMEMBERED_TOKENS = 1_000
+
 /**
  * Checks a JWT access token with jose: an allowed asymmetric signature by one of the issuer's keys, `iss`,
  * `aud` = this server's resource URL (RFC 8707: a token minted for another resource is refused), and
- * `exp` (required) and `nbf` within CLOCK_TOLERANCE.
+ * `exp` (required) and `nbf` within CLOCK_TOLERANCE. A token that passed is remembered, by its exact text,
+ * until its `exp` (no skew): a client's next requests with it skip the signature check; any other text,
+ * a tampered one included, is checked in full.
  */
-export const jwtVerifier = (options: { readonly issuer: string; readonly audience: string; readonly keys: JWTVerifyGetKey }) => (token: string) =>
-  Effect.tryPromise({
-    try: () =>
-      jwtVerify(token, options.keys, {
-        issuer: options.issuer,
-        audience: options.audience,
-        algorithms: ALGORITHMS,
-        clockTolerance: CLOCK_TOLERANCE,
-        requiredClaims: ["exp"]
-      }),
-    catch: (e) => new TokenRefused({ reason: reasonOf(e) })
-  }).pipe(Effect.map(({ payload }): Grant => ({
-    scopes: scopesIn(payload),
-    clientId: typeof payload["client_id"] === "string" ? payload["client_id"] : typeof payload["azp"] === "string" ? payload["azp"] : undefined
-  })))
+export const jwtVerifier = (options: { readonly issuer: string; readonly audience: string; readonly keys: JWTVerifyGetKey }) => {
+  const verified = new Map<string, { readonly grant: Grant; readonly expiresAt: number }>()
+  const check = (token: string) =>
+    Effect.tryPromise({
+      try: () =>
+        jwtVerify(token, options.keys, {
+          issuer: options.issuer,
+          audience: options.audience,
+          algorithms: ALGORITHMS,
+          clockTolerance: CLOCK_TOLERANCE,
+          requiredClaims: ["exp"]
+        }),
+      catch: (e) => new TokenRefused({ reason: reasonOf(e) })
+    }).pipe(Effect.map(({ payload }) => {
+      const grant: Grant = {
+        scopes: scopesIn(payload),
+        clientId: typeof payload["client_id"] === "string" ? payload["client_id"] : typeof payload["azp"] === "string" ? payload["azp"] : undefined
+      }
+      // The oldest goes first (a Map keeps insertion order).
+      if (verified.size >= REMEMBERED_TOKENS) verified.delete(verified.keys().next().value!)
+      verified.set(token, { grant, expiresAt: payload.exp! * 1000 })
+      return grant
+    }))
+  return (token: string) =>
+    Effect.suspend(() => {
+      const known = verified.get(token)
+      if (known !== undefined && Date.now() < known.expiresAt) return Effect.succeed(known.grant)
+      verified.delete(token)
+      return check(token)
+    })
+}
