@@ -76,19 +76,27 @@ const oauth = async ({ quick, record }) => {
       await viaStatic.request("tools/list", {})
       await viaOAuth.request("tools/list", {})
     }
+    // A new token each time, signed beforehand: the server checks every one in full (none is remembered).
+    const fresh = await Promise.all(Array.from({ length: requests }, () => issuer.sign(`${base}/mcp`)))
     const fetchesBefore = issuer.jwksFetches()
-    const times = { static: [], oauth: [] }
+    const times = { static: [], oauth: [], fresh: [] }
     const measureStatic = async () => times.static.push(await timed(() => viaStatic.request("tools/list", {})))
     const measureOAuth = async () => times.oauth.push(await timed(() => viaOAuth.request("tools/list", {})))
+    let next = 0
+    const viaFresh = httpClient(`${base}/mcp`, () => fresh[next++])
+    const measureFresh = async () => times.fresh.push(await timed(() => viaFresh.request("tools/list", {})))
     for (let i = 0; i < requests; i++) {
-      for (const measure of i % 2 === 0 ? [measureStatic, measureOAuth] : [measureOAuth, measureStatic]) await measure()
+      for (const measure of i % 2 === 0 ? [measureStatic, measureOAuth, measureFresh] : [measureFresh, measureOAuth, measureStatic]) await measure()
     }
-    for (const kind of ["static", "oauth"]) {
+    viaFresh.close()
+    for (const kind of ["static", "oauth", "fresh"]) {
       record(`oauth.${kind}.p50`, percentile(times[kind], 50))
       record(`oauth.${kind}.p99`, percentile(times[kind], 99))
     }
     record("oauth.added.p50", percentile(times.oauth, 50) - percentile(times.static, 50))
     record("oauth.added.p99", percentile(times.oauth, 99) - percentile(times.static, 99))
+    record("oauth.fresh.added.p50", percentile(times.fresh, 50) - percentile(times.static, 50))
+    record("oauth.fresh.added.p99", percentile(times.fresh, 99) - percentile(times.static, 99))
     record("oauth.requests", requests)
     // The check alone, in this process: jose with the server's options (src/http/oauth/AccessTokens.ts).
     const verify = () => jwtVerify(accessToken, issuer.keys, { issuer: issuer.issuer, audience: `${base}/mcp`, algorithms: ["ES256"], clockTolerance: 30, requiredClaims: ["exp"] })
@@ -120,12 +128,19 @@ export const rows = () => [
   },
   {
     figure: "OAuth access token",
-    measure: "added by verification (JWT minus static), warm key cache: p99 (p50 in brackets)",
+    measure: "added by an access token (JWT minus static), one token reused as clients do (checked once, then remembered): p99 (p50 in brackets)",
     value: "oauth.added.p99",
     fmt: ms,
     note: (r) => `p50 ${ms(r("oauth.added.p50"))}`,
     target: `p99 ≤ ${ADDED_P99_LIMIT_MS} ms`,
     pass: (r) => r("oauth.added.p99") <= ADDED_P99_LIMIT_MS
+  },
+  {
+    figure: "OAuth access token",
+    measure: "added by a new token every request (each checked in full, warm key cache): p99 (p50 in brackets)",
+    value: "oauth.fresh.added.p99",
+    fmt: ms,
+    note: (r) => `p50 ${ms(r("oauth.fresh.added.p50"))}`
   },
   {
     figure: "OAuth access token",
