@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { appLayer, catchUpOnStart } from "./App.js"
+import type { Handlers } from "./Cli.js"
 import type { AppConfigShape } from "./config/AppConfig.js"
 import { loadConfig } from "./config/LoadConfig.js"
 import { loggingLayer } from "./config/Logging.js"
@@ -13,25 +14,6 @@ import { serverFactory } from "./mcp/Bridge.js"
 import { sandboxTools, tools } from "./mcp/tools/index.js"
 import { SetupCheck } from "./messaging/SetupCheck.js"
 import { databaseLocation } from "./storage/Location.js"
-
-const usage = `Usage: twilio-mcp [command] [--sandbox]
-
-Commands:
-  (none)     MCP server over stdio, plus the webhook server on WEBHOOK_PORT (the default)
-  webhooks   only the webhook HTTP server, for systemd or pm2
-  http       MCP over Streamable HTTP at /mcp (bearer tokens: MCP_AUTH_TOKEN) and the webhooks, on WEBHOOK_PORT
-  check      check the setup (credentials, inbound webhook URL, database, port) without sending anything
-  migrate-to-postgres
-             copy the SQLite database at DATABASE_PATH into the PostgreSQL database at DATABASE_URL
-  revoke     end every grant of the built-in OAuth server (MCP_OAUTH_BUILTIN): clients must be approved again
-
-Options:
-  --sandbox  use an in-memory Twilio: no account needed, nothing is sent (or TWILIO_MCP_SANDBOX=true)
-  --help     show this help
-
-Settings come from the environment, then .env in the working directory, then .env in the project folder
-(the per-user data folder when installed as a package); see the README's Configuration.
-`
 
 /** Resolves when the MCP client closes our stdin: Claude Code ends servers that way, without a signal. */
 const stdinClosed = Effect.async<void>((resume) => {
@@ -136,29 +118,27 @@ const runMigrateToPostgres = (config: AppConfigShape) =>
     yield* Effect.sync(() => process.stdout.write(`done: start the server with DATABASE_URL set to use PostgreSQL\n`))
   })
 
-const main = Effect.gen(function*() {
-  const args = process.argv.slice(2)
-  if (args.includes("--help") || args.includes("-h")) {
-    return yield* Effect.sync(() => process.stderr.write(usage))
-  }
-  const command = args.find((a) => !a.startsWith("-")) ?? "serve"
-  if (!["serve", "webhooks", "http", "check", "migrate-to-postgres", "revoke"].includes(command)) {
-    return yield* Effect.fail(new Error(`Unknown command "${command}".\n\n${usage}`))
-  }
-  const config = yield* loadConfig({ sandbox: args.includes("--sandbox") })
-  const program = command === "webhooks"
-    ? serveWebhooks(config)
-    : command === "http"
-    ? serveHttp(config)
-    : command === "check"
-    ? runCheck(config)
-    : command === "migrate-to-postgres"
-    ? runMigrateToPostgres(config)
-    : command === "revoke"
-    ? Effect.flatMap(Effect.promise(() => import("./http/oauth/Revoke.js")), ({ runRevoke }) => runRevoke(config))
-    : serveMcp(config)
-  return yield* program.pipe(Effect.provide(loggingLayer(config.logLevel)))
-}).pipe(
+/** Loads the configuration (`--sandbox` or TWILIO_MCP_SANDBOX=true) and runs `program` with it, logging on stderr. */
+const withConfig = <E>(flags: { readonly sandbox: boolean }, program: (config: AppConfigShape) => Effect.Effect<void, E>) =>
+  Effect.flatMap(loadConfig({ sandbox: flags.sandbox }), (config) => program(config).pipe(Effect.provide(loggingLayer(config.logLevel))))
+
+/** What each command of the command line (Cli.ts) runs. */
+const handlers: Handlers = {
+  serve: (flags) => withConfig(flags, serveMcp),
+  webhooks: (flags) => withConfig(flags, serveWebhooks),
+  http: (flags) => withConfig(flags, serveHttp),
+  check: (flags) => withConfig(flags, runCheck),
+  "migrate-to-postgres": (flags) => withConfig(flags, runMigrateToPostgres),
+  revoke: (flags) => withConfig(flags, (config) => Effect.flatMap(Effect.promise(() => import("./http/oauth/Revoke.js")), ({ runRevoke }) => runRevoke(config)))
+}
+
+/**
+ * Without arguments, as MCP clients start it, `serve` runs at once: the command-line parser is loaded only
+ * for arguments to read.
+ */
+const main = (process.argv.length > 2
+  ? Effect.flatMap(Effect.promise(() => import("./Cli.js")), ({ runCommandLine }) => runCommandLine(process.argv, handlers))
+  : handlers.serve({ sandbox: false })).pipe(
   // One readable message on stderr and exit code 1, not a stack trace: this is what users see when
   // their configuration or database path is wrong.
   Effect.tapErrorCause((cause) =>
