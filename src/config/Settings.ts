@@ -7,6 +7,7 @@ import { PhoneNumber } from "../domain/Address.js"
 import { withoutCredentials } from "../domain/Text.js"
 import type { AppConfigShape } from "./AppConfig.js"
 import { isInstalledPackage, type Location } from "./Install.js"
+import { oauthConfig } from "./OAuthConfig.js"
 import {
   AccountSid,
   AuthToken,
@@ -102,6 +103,7 @@ export const settings = (sandbox: boolean, location: Location, folder: string): 
       allowedRecipients: optional(variable("SMS_ALLOWED_RECIPIENTS", Recipients)),
       maxPerHour: optional(variable("SMS_MAX_PER_HOUR", IntFromEnv(1, 1_000_000))),
       mcpAuthTokens: Config.map(Config.withDefault(variable("MCP_AUTH_TOKEN", McpTokens), []), (tokens) => tokens.map((token) => Redacted.make(token))),
-      mcpAllowedHosts: Config.map(Config.withDefault(variable("MCP_ALLOWED_HOSTS", HostNames), []), (hosts) => hosts.map((h) => h.toLowerCase()))
+      mcpAllowedHosts: Config.map(Config.withDefault(variable("MCP_ALLOWED_HOSTS", HostNames), []), (hosts) => hosts.map((h) => h.toLowerCase())),
+      oauth: oauthConfig
     })
   ]).pipe(Config.map(([account, urls, rest]): AppConfigShape => ({ ...account, ...urls, ...rest, sandbox })))

@@ -88,9 +88,9 @@ export interface WebhookServerShape {
   readonly address: Option.Option<{ readonly host: string; readonly port: number }>
 }
 
-export interface WebhookServerOptions<R = never> {
+export interface WebhookServerOptions<R = never, E = never> {
   readonly portTaken: "share" | "fail"
-  readonly alsoServe?: Layer.Layer<never, never, R>
+  readonly alsoServe?: Layer.Layer<never, E, R>
 }
 
 export class WebhookServer extends Context.Tag("twilio-mcp/WebhookServer")<WebhookServer, WebhookServerShape>() {
@@ -101,7 +101,7 @@ export class WebhookServer extends Context.Tag("twilio-mcp/WebhookServer")<Webho
    * uses "fail": its supervisor should hear about it. `alsoServe` adds routes on the same router and port
    * (the `http` command's /mcp).
    */
-  static readonly layer = <R = never>(options: WebhookServerOptions<R>) => {
+  static readonly layer = <R = never, E = never>(options: WebhookServerOptions<R, E>) => {
     // Built once the routes are hooked in.
     const ready = Layer.effect(
       WebhookServer,
@@ -124,7 +124,7 @@ export class WebhookServer extends Context.Tag("twilio-mcp/WebhookServer")<Webho
       Layer.provide(listening),
       Layer.provide(nodeServer),
       Layer.catchAll((error) =>
-        error._tag === "CannotListen" && error.code === "EADDRINUSE" && options.portTaken === "share"
+        error instanceof CannotListen && error.code === "EADDRINUSE" && options.portTaken === "share"
           ? Layer.effect(
             WebhookServer,
             Effect.as(

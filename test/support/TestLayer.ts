@@ -44,6 +44,7 @@ export const testConfig = (overrides: Partial<AppConfigShape> = {}): AppConfigSh
   maxPerHour: undefined,
   mcpAuthTokens: [],
   mcpAllowedHosts: [],
+  oauth: { _tag: "Off" },
   sandbox: false,
   ...overrides
 })

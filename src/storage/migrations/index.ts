@@ -5,6 +5,7 @@ import searchBacklog from "./0004_search_backlog.js"
 import inboundSenders from "./0005_inbound_senders.js"
 import readState from "./0006_read_state.js"
 import threadIndexDirection from "./0007_thread_index_direction.js"
+import oauth from "./0010_oauth.js"
 
 /** SQLite's migrations, in order; PostgreSQL's twins are in postgres/. */
 export const migrations = {
@@ -14,5 +15,6 @@ export const migrations = {
   "0004_search_backlog": searchBacklog,
   "0005_inbound_senders": inboundSenders,
   "0006_read_state": readState,
-  "0007_thread_index_direction": threadIndexDirection
+  "0007_thread_index_direction": threadIndexDirection,
+  "0010_oauth": oauth
 }
