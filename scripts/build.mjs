@@ -1,6 +1,6 @@
 // Bundles the server into one ESM file: module loading is most of start-up, and one file loads ~3x
-// faster than tsc output. The Twilio SDK and better-sqlite3 (native) stay external; the SDK is imported
-// only when first needed.
+// faster than tsc output. The Twilio SDK, better-sqlite3 (native) and oidc-provider stay external; the SDK is
+// imported only when first needed, oidc-provider only by `http` with MCP_OAUTH_BUILTIN.
 import { build } from "esbuild"
 import { chmod, readFile, rm } from "node:fs/promises"
 import { pathToFileURL } from "node:url"
@@ -81,7 +81,8 @@ export const buildOptions = {
   platform: "node",
   format: "esm",
   target: "node20",
-  external: ["better-sqlite3", "twilio", "twilio/*"],
+  // oidc-provider (the built-in OAuth server) finds its models by class name, which minification drops.
+  external: ["better-sqlite3", "twilio", "twilio/*", "oidc-provider"],
   plugins: [loadOnFirstUse],
   // Bundled CommonJS dependencies call require(): give them one.
   banner: {

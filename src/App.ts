@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { AppConfig, type AppConfigShape } from "./config/AppConfig.js"
-import { CatchUp } from "./messaging/CatchUp.js"
+import { CATCH_UP_HOURS, CatchUp } from "./messaging/CatchUp.js"
 import { Ingest } from "./messaging/Ingest.js"
 import { Conversations } from "./messaging/Conversations.js"
 import { Delivery } from "./messaging/Delivery.js"
@@ -49,7 +49,7 @@ export const catchUpOnStart = Layer.scopedDiscard(Effect.gen(function*() {
   if (config.sandbox) return
   const catchUp = yield* CatchUp
   const database = yield* Database
-  yield* Effect.forkScoped(database.exclusive("catch-up", catchUp.sync(24)).pipe(
+  yield* Effect.forkScoped(database.exclusive("catch-up", catchUp.sync(CATCH_UP_HOURS)).pipe(
     Effect.tap(Option.match({
       onNone: () => Effect.logInfo("catch-up: another process sharing the database is running it"),
       onSome: (r) => Effect.logInfo(`catch-up: ${r.inboundStored} missed inbound stored, ${r.statusesAdvanced} statuses advanced`)

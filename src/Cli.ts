@@ -34,7 +34,8 @@ export const commands = {
   "migrate-to-postgres": {
     description: "copy the SQLite database at DATABASE_PATH into the PostgreSQL database at DATABASE_URL",
     options: {}
-  }
+  },
+  revoke: { description: "end every grant of the built-in OAuth server (MCP_OAUTH_BUILTIN): clients must be approved again", options: {} }
 } satisfies Record<string, { readonly description: string; readonly options: Command.Command.Config }>
 
 type Commands = typeof commands

@@ -32,7 +32,7 @@ const stdinClosed = Effect.async<void>((resume) => {
  * The webhook server's layer, its module loaded when the layer is built: @effect/platform's HTTP server and
  * router are no part of answering an MCP client's `initialize`, which comes first (cold start).
  */
-const webhookServer = <R = never>(options: WebhookServerOptions<R>) =>
+const webhookServer = <R = never, E = never>(options: WebhookServerOptions<R, E>) =>
   Layer.unwrapEffect(Effect.map(Effect.promise(() => import("./http/WebhookServer.js")), ({ WebhookServer }) => WebhookServer.layer(options)))
 
 /**
@@ -83,9 +83,11 @@ const serveWebhooks = (config: AppConfigShape) =>
 const serveHttp = (config: AppConfigShape) =>
   Effect.gen(function*() {
     const { McpAuthTokenMissing, McpRoute } = yield* Effect.promise(() => import("./http/McpRoute.js"))
+    const { withOAuth } = yield* Effect.promise(() => import("./http/oauth/OAuth.js"))
     if (config.mcpAuthTokens.length === 0) return yield* new McpAuthTokenMissing()
+    const mcp = withOAuth(config.oauth)(McpRoute(config.sandbox ? sandboxTools : tools))
     return yield* Layer.launch(
-      Layer.mergeAll(webhookServer({ portTaken: "fail", alsoServe: McpRoute(config.sandbox ? sandboxTools : tools) }), catchUpOnStart).pipe(
+      Layer.mergeAll(webhookServer({ portTaken: "fail", alsoServe: mcp }), catchUpOnStart).pipe(
         Layer.provide(appLayer(config))
       )
     )
@@ -126,7 +128,8 @@ const handlers: Handlers = {
   webhooks: (flags) => withConfig(flags, serveWebhooks),
   http: (flags) => withConfig(flags, serveHttp),
   check: (flags) => withConfig(flags, runCheck),
-  "migrate-to-postgres": (flags) => withConfig(flags, runMigrateToPostgres)
+  "migrate-to-postgres": (flags) => withConfig(flags, runMigrateToPostgres),
+  revoke: (flags) => withConfig(flags, (config) => Effect.flatMap(Effect.promise(() => import("./http/oauth/Revoke.js")), ({ runRevoke }) => runRevoke(config)))
 }
 
 /**

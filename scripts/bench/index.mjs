@@ -3,7 +3,7 @@
 // server, the @effect/platform framework floor and a raw-Node webhook ceiling, side by side in one run, one
 // table at the end.
 //
-//   node scripts/bench/index.mjs [all|cold-start|tools|memory|ingest|status|query|idle …] [--quick] [--json FILE]
+//   node scripts/bench/index.mjs [all|cold-start|tools|memory|ingest|status|query|idle|oauth …] [--quick] [--json FILE]
 //
 // Needs the build (`node scripts/build.mjs`): it measures dist/index.js. Every process it starts is
 // stopped on exit, on errors and on Ctrl-C; everything listens on 127.0.0.1. Timings on a shared machine
@@ -12,6 +12,7 @@ import { existsSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import * as httpMcp from "./figures/http-mcp.mjs"
 import * as idle from "./figures/idle.mjs"
+import * as oauth from "./figures/oauth.mjs"
 import * as postgres from "./figures/postgres.mjs"
 import * as query from "./figures/query.mjs"
 import * as startup from "./figures/startup.mjs"
@@ -24,7 +25,7 @@ import { log, OURS_ENTRY } from "./lib/targets.mjs"
  * The figure modules, in the order of the table. Each exports `figures` (name → run(context)) and `rows`
  * (its lines of the table); a new module is one import and one entry here.
  */
-const MODULES = [startup, webhooks, query, idle, httpMcp, postgres]
+const MODULES = [startup, webhooks, query, idle, httpMcp, oauth, postgres]
 const FIGURES = Object.assign({}, ...MODULES.map((m) => m.figures))
 const usage = `usage: node scripts/bench/index.mjs [${["all", ...Object.keys(FIGURES)].join("|")} …] [--quick] [--json FILE]`
 

@@ -3,6 +3,7 @@ import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
 import type * as Redacted from "effect/Redacted"
 import type { PhoneNumber } from "../domain/Address.js"
+import type { OAuthMode } from "./OAuthMode.js"
 
 export type LogLevelName = "debug" | "info" | "warn" | "error"
 
@@ -39,6 +40,8 @@ export interface AppConfigShape {
   readonly mcpAuthTokens: ReadonlyArray<Redacted.Redacted<string>>
   /** Host names `/mcp` accepts in Host and Origin besides loopback and WEBHOOK_BASE_URL's host (lower case). */
   readonly mcpAllowedHosts: ReadonlyArray<string>
+  /** OAuth access tokens on `/mcp` (OAuthConfig.ts). */
+  readonly oauth: OAuthMode
   /** In-memory Twilio: nothing leaves the machine. */
   readonly sandbox: boolean
 }

@@ -16,14 +16,16 @@ import { sandboxSwitch, settings } from "./Settings.js"
 export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
   problems: Schema.Array(Schema.String),
   /** The `.env` files read, each with where it is ("/.env (working directory)"), the first winning over the second. */
-  dotEnvFiles: Schema.Array(Schema.String)
+  dotEnvFiles: Schema.Array(Schema.String),
+  /** Already in sandbox mode: suggesting it would not help. */
+  sandbox: Schema.Boolean
 }) {
   override get message() {
     return `Environment validation failed:\n${this.problems.map((p) => `  - ${p}`).join("\n")}\n` +
       `Set these variables in the MCP client's "env" block or in a .env file (see .env.example): ` +
       `${this.dotEnvFiles.join(" or ")}. The environment wins over .env files` +
-      `${this.dotEnvFiles.length > 1 ? ", and the first file over the second" : ""}. ` +
-      "Or run with --sandbox (or TWILIO_MCP_SANDBOX=true) to try the server without a Twilio account."
+      `${this.dotEnvFiles.length > 1 ? ", and the first file over the second" : ""}.` +
+      (this.sandbox ? "" : " Or run with --sandbox (or TWILIO_MCP_SANDBOX=true) to try the server without a Twilio account.")
   }
 }
 
@@ -78,7 +80,8 @@ const resolve = (
     if (Either.isLeft(loaded) || problems.length > 0) {
       return yield* new ConfigInvalid({
         problems: Array.from(new Set(problems)),
-        dotEnvFiles: dotEnvFiles.map(({ file, where }) => `${file} (${where})`)
+        dotEnvFiles: dotEnvFiles.map(({ file, where }) => `${file} (${where})`),
+        sandbox
       })
     }
     return loaded.right

@@ -7,6 +7,7 @@ import { PhoneNumber, WhatsAppNumber } from "../domain/Address.js"
 import { withoutCredentials } from "../domain/Text.js"
 import type { AppConfigShape } from "./AppConfig.js"
 import { isInstalledPackage, type Location } from "./Install.js"
+import { oauthConfig } from "./OAuthConfig.js"
 import {
   AccountSid,
   AuthToken,
@@ -57,13 +58,13 @@ const twilioAccount: Config.Config<Account> = Config.all({
   )
 }).pipe(Config.map(({ sender, ...account }) => ({ ...account, ...sender })))
 
-const webhookPort = Config.withDefault(variable("WEBHOOK_PORT", Port), 3000)
+const webhookPort = (sandbox: boolean) => Config.withDefault(variable("WEBHOOK_PORT", Port(sandbox)), 3000)
 
 /** WEBHOOK_BASE_URL; the sandbox's "public" URL is its own listener, wherever WEBHOOK_PORT puts it. */
 const webhookUrls = (sandbox: boolean) =>
   Config.map(
     sandbox
-      ? Config.all([optional(variable("WEBHOOK_BASE_URL", HttpUrl)), webhookPort]).pipe(
+      ? Config.all([optional(variable("WEBHOOK_BASE_URL", HttpUrl)), webhookPort(sandbox)]).pipe(
         Config.map(([url, port]) => url ?? `http://127.0.0.1:${port}`)
       )
       : variable("WEBHOOK_BASE_URL", HttpUrl),
@@ -90,7 +91,7 @@ export const settings = (sandbox: boolean, location: Location, folder: string): 
     webhookUrls(sandbox),
     Config.all({
       webhookHost: Config.withDefault(variable("WEBHOOK_HOST", NonEmpty), "127.0.0.1"),
-      webhookPort,
+      webhookPort: webhookPort(sandbox),
       databasePath: databasePath(sandbox, location, folder),
       databaseUrl: optional(Config.map(variable("DATABASE_URL", PostgresUrl), Redacted.make)),
       logLevel: Config.withDefault(variable("LOG_LEVEL", LogLevelFromEnv), "info" as const),
@@ -106,6 +107,7 @@ export const settings = (sandbox: boolean, location: Location, folder: string): 
       // The sandbox plays Twilio's WhatsApp sandbox number.
       whatsappNumber: sandbox
         ? Config.withDefault(variable("TWILIO_WHATSAPP_NUMBER", WhatsAppNumber), "whatsapp:+14155238886")
-        : optional(variable("TWILIO_WHATSAPP_NUMBER", WhatsAppNumber))
+        : optional(variable("TWILIO_WHATSAPP_NUMBER", WhatsAppNumber)),
+      oauth: oauthConfig
     })
   ]).pipe(Config.map(([account, urls, rest]): AppConfigShape => ({ ...account, ...urls, ...rest, sandbox })))

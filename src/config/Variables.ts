@@ -25,12 +25,17 @@ export const IntFromEnv = (min: number, max: number) =>
     Schema.between(min, max, { message: () => `must be between ${min} and ${max}` })
   )
 
-/** Port 0 would listen wherever the system says, which Twilio can never be told. */
-export const Port = Schema.NumberFromString.pipe(
-  Schema.int({ message: () => "must be a whole number" }),
-  Schema.filter((n) => n !== 0 || "must not be 0: Twilio needs a fixed port to reach (choose one, e.g. 3000)"),
-  Schema.between(1, 65535, { message: () => "must be between 1 and 65535" })
-)
+/** Port 0 would listen wherever the system says, which can never be told: to Twilio, or as the sandbox's webhook URL. */
+export const Port = (sandbox: boolean) =>
+  Schema.NumberFromString.pipe(
+    Schema.int({ message: () => "must be a whole number" }),
+    Schema.filter((n) =>
+      n !== 0 || (sandbox
+        ? "must not be 0: the sandbox's webhook URL is http://127.0.0.1:WEBHOOK_PORT, so the port must be known (choose one, e.g. 3000)"
+        : "must not be 0: Twilio needs a fixed port to reach (choose one, e.g. 3000)")
+    ),
+    Schema.between(1, 65535, { message: () => "must be between 1 and 65535" })
+  )
 
 const logLevels: ReadonlyArray<LogLevelName> = ["debug", "info", "warn", "error"]
 

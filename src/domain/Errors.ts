@@ -13,6 +13,15 @@ export class ConversationNotFound extends Schema.TaggedError<ConversationNotFoun
   }
 }
 
+/** A page's `before` that names no thread: it did not come from a previous page. */
+export class UnknownPageStart extends Schema.TaggedError<UnknownPageStart>()("UnknownPageStart", {
+  before: Schema.String
+}) {
+  override get message() {
+    return `before: ${this.before} is not a thread; pass the before value a previous list_conversations result returned, or omit it for the newest threads.`
+  }
+}
+
 export class MessageNotFound extends Schema.TaggedError<MessageNotFound>()("MessageNotFound", {
   messageSid: Schema.String
 }) {

@@ -67,6 +67,15 @@ const ownMessage = (ast: AST.AST, issue: ParseResult.ParseIssue): { readonly tex
 
 const annotatedMessage = (ast: AST.AST, issue: ParseResult.ParseIssue) => ownMessage(ast, issue)?.text
 
+/** A length check without words of its own (Effect's maxLength/minLength keep the bound in their JSON Schema annotation). */
+const lengthBound = (ast: AST.AST): string | undefined => {
+  if (ast._tag !== "Refinement") return undefined
+  const bound = Option.getOrUndefined(AST.getJSONSchemaAnnotation(ast)) as { readonly maxLength?: number; readonly minLength?: number } | undefined
+  if (bound?.maxLength !== undefined) return `is too long: at most ${bound.maxLength} characters`
+  if (bound?.minLength !== undefined) return `is too short: at least ${bound.minLength} characters`
+  return undefined
+}
+
 const walk = (issue: ParseResult.ParseIssue, path: ReadonlyArray<PropertyKey>): Array<Line> => {
   switch (issue._tag) {
     case "Pointer":
@@ -78,7 +87,7 @@ const walk = (issue: ParseResult.ParseIssue, path: ReadonlyArray<PropertyKey>): 
     case "Forbidden":
       return [{ path, message: "is not allowed" }]
     case "Type": {
-      const own = issue.message ?? annotatedMessage(issue.ast, issue)
+      const own = issue.message ?? annotatedMessage(issue.ast, issue) ?? lengthBound(issue.ast)
       return [{ path, message: own ?? `must be ${plain(issue.ast)}` }]
     }
     case "Refinement": {

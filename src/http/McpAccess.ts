@@ -9,7 +9,7 @@ export type Verdict =
   | { readonly _tag: "Allowed" }
   | { readonly _tag: "ForeignHost"; readonly header: "host" | "origin"; readonly value: string }
   | { readonly _tag: "NoToken" }
-  | { readonly _tag: "WrongToken" }
+  | { readonly _tag: "WrongToken"; readonly token: Redacted.Redacted<string> }
 
 /** `name[:port]`: a host name or IPv4 address, or an IPv6 address in brackets. Nothing is normalised. */
 const AUTHORITY = "(\\[[0-9a-f:.]+\\]|[a-z0-9.-]+)(?::\\d{1,5})?"
@@ -21,15 +21,29 @@ const hostIn = (pattern: RegExp, value: string) => pattern.exec(value)?.[1]!.toL
 
 const digest = (token: string) => createHash("sha256").update(token).digest()
 
+/**
+ * Whether a presented token is one of `tokens`: its SHA-256 compared with every configured token's in constant
+ * time (equal-length digests, `timingSafeEqual`, no early exit), so neither timing nor length tells how close a
+ * guess was. Also the owner secret of the built-in authorization server's consent page.
+ */
+export const tokenMatcher = (tokens: ReadonlyArray<Redacted.Redacted<string>>) => {
+  const digests = tokens.map((token) => digest(Redacted.value(token)))
+  return (token: string) => {
+    const presented = digest(token)
+    let matches = 0
+    for (const expected of digests) matches |= timingSafeEqual(presented, expected) ? 1 : 0
+    return matches === 1
+  }
+}
+
 /** `Authorization: Bearer <token>`, the scheme case-insensitive (RFC 6750 §2.1). */
 const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i
 
 /**
  * Who may use `/mcp`. DNS-rebinding protection first: a browser tricked into calling this server sends the
  * attacker's name in Host (and Origin), so both must name this server: loopback, WEBHOOK_BASE_URL's host,
- * or one listed in MCP_ALLOWED_HOSTS (an absent Origin is a non-browser client). Then the bearer token:
- * the presented token's SHA-256 is compared with every configured token's in constant time (equal-length
- * digests, `timingSafeEqual`, no early exit), so neither timing nor length tells how close a guess was.
+ * or one listed in MCP_ALLOWED_HOSTS (an absent Origin is a non-browser client). Then the bearer token, one
+ * of MCP_AUTH_TOKEN's (`tokenMatcher`); any other is a WrongToken, which an OAuth access token may still be.
  */
 export const makeAccess = (options: {
   readonly tokens: ReadonlyArray<Redacted.Redacted<string>>
@@ -37,14 +51,7 @@ export const makeAccess = (options: {
   readonly allowedHosts: ReadonlyArray<string>
 }) => {
   const hosts = new Set([...LOOPBACK, new URL(options.publicBaseUrl).hostname, ...options.allowedHosts])
-  const digests = options.tokens.map((token) => digest(Redacted.value(token)))
-
-  const tokenMatches = (token: string) => {
-    const presented = digest(token)
-    let matches = 0
-    for (const expected of digests) matches |= timingSafeEqual(presented, expected) ? 1 : 0
-    return matches === 1
-  }
+  const tokenMatches = tokenMatcher(options.tokens)
 
   return (headers: Readonly<Record<string, string | undefined>>): Verdict => {
     const host = headers["host"] ?? ""
@@ -54,6 +61,6 @@ export const makeAccess = (options: {
     }
     const bearer = BEARER.exec(headers["authorization"] ?? "")
     if (bearer === null) return { _tag: "NoToken" }
-    return tokenMatches(bearer[1]!) ? { _tag: "Allowed" } : { _tag: "WrongToken" }
+    return tokenMatches(bearer[1]!) ? { _tag: "Allowed" } : { _tag: "WrongToken", token: Redacted.make(bearer[1]!) }
   }
 }

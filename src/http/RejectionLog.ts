@@ -7,7 +7,8 @@ export const REPORT_EVERY = Duration.minutes(1)
 /**
  * Warnings about rejected webhooks (and MCP requests), collapsed: the first rejection for a reason is logged at once, repeats
  * within REPORT_EVERY are only counted and reported in one line at its end. An unsigned client hammering
- * the endpoint costs the log two lines a minute, not one per request.
+ * the endpoint costs the log two lines a minute, not one per request. What was counted when the server stops
+ * is reported then.
  */
 export class RejectionLog extends Effect.Service<RejectionLog>()("twilio-mcp/RejectionLog", {
   scoped: Effect.gen(function*() {
@@ -23,6 +24,8 @@ export class RejectionLog extends Effect.Service<RejectionLog>()("twilio-mcp/Rej
       })
     })
     yield* Effect.forkScoped(Effect.forever(Effect.delay(report, REPORT_EVERY)))
+    // The last, partial interval's counts too: at shutdown.
+    yield* Effect.addFinalizer(() => report)
 
     /** Logs `line` unless `reason` was logged in this interval already; then it is counted. */
     const warn = (reason: string, line: string, what = "webhook") =>

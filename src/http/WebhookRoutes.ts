@@ -1,11 +1,9 @@
-import * as HttpIncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { AppConfig } from "../config/AppConfig.js"
@@ -17,11 +15,9 @@ import { SMS_PATH, STATUS_PATH } from "../domain/WebhookPaths.js"
 import { Ingest } from "../messaging/Ingest.js"
 import { Database } from "../storage/Database.js"
 import { SERVER_VERSION } from "../config/Version.js"
+import { boundedText, CLOSE_AFTER_413, declaredTooLarge, MAX_BODY_BYTES } from "./BodyLimit.js"
 import { extraFields, type Form, formOf, InboundForm, mediaFields, StatusForm } from "./WebhookForms.js"
 import { RejectionLog } from "./RejectionLog.js"
-
-/** Twilio's bodies are a few KB at most (1600-character body, 10 media URLs, geo fields). */
-export const MAX_BODY_BYTES = 64 * 1024
 
 /** Answered to every accepted webhook: Twilio logs an error for an empty body. */
 const EMPTY_TWIML = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"
@@ -45,11 +41,7 @@ const respond = <R>(route: string, effect: Effect.Effect<HttpServerResponse.Http
       WebhookRejected: (e) =>
         Effect.as(
           Effect.logDebug(`${route} rejected: ${e.reason}`),
-          HttpServerResponse.text(e.reason, {
-            status: e.status,
-            // After a 413 the rest of the body is still on the wire: the connection cannot be reused.
-            ...(e.status === 413 ? { headers: { connection: "close" } } : {})
-          })
+          HttpServerResponse.text(e.reason, { status: e.status, ...(e.status === 413 ? { headers: CLOSE_AFTER_413 } : {}) })
         ),
       StorageError: (e) => Effect.as(Effect.logError(`${route} failed: ${e.message}`), HttpServerResponse.text("temporarily unavailable", { status: 503 }))
     })
@@ -100,8 +92,9 @@ export const WebhookRoutes = HttpLayerRouter.use((router) =>
         form = formOf(new URL(request.url, "http://x").searchParams)
       } else {
         if (!isForm(request.headers["content-type"])) return yield* refuse(415, "expected application/x-www-form-urlencoded")
-        if (Number(request.headers["content-length"] ?? 0) > MAX_BODY_BYTES) return yield* refuse(413, `body over ${MAX_BODY_BYTES} bytes`)
-        const text = yield* request.text.pipe(Effect.mapError(() => refuse(400, "body unreadable")))
+        const tooLarge = refuse(413, `body over ${MAX_BODY_BYTES} bytes`)
+        if (declaredTooLarge(request.headers)) return yield* tooLarge
+        const text = yield* boundedText(request).pipe(Effect.mapError((e) => e === "too large" ? tooLarge : refuse(400, "body unreadable")))
         form = formOf(new URLSearchParams(text))
       }
       const url = signingBase + request.url
@@ -125,7 +118,7 @@ export const WebhookRoutes = HttpLayerRouter.use((router) =>
         return yield* refuse(403, "AccountSid does not match")
       }
       return form
-    }).pipe(HttpIncomingMessage.withMaxBodySize(Option.some(MAX_BODY_BYTES)))
+    })
 
     const inbound = respond(
       "inbound webhook",

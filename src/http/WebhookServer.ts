@@ -9,6 +9,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as http from "node:http"
 import { AppConfig } from "../config/AppConfig.js"
+import { RefuseRepeatedHeaders } from "./RepeatedHeaders.js"
 import { WebhookRoutesLive } from "./WebhookRoutes.js"
 
 /** How long in-flight webhooks get to finish on shutdown before their connections are cut. */
@@ -87,9 +88,9 @@ export interface WebhookServerShape {
   readonly address: Option.Option<{ readonly host: string; readonly port: number }>
 }
 
-export interface WebhookServerOptions<R = never> {
+export interface WebhookServerOptions<R = never, E = never> {
   readonly portTaken: "share" | "fail"
-  readonly alsoServe?: Layer.Layer<never, never, R>
+  readonly alsoServe?: Layer.Layer<never, E, R>
 }
 
 export class WebhookServer extends Context.Tag("twilio-mcp/WebhookServer")<WebhookServer, WebhookServerShape>() {
@@ -100,7 +101,7 @@ export class WebhookServer extends Context.Tag("twilio-mcp/WebhookServer")<Webho
    * uses "fail": its supervisor should hear about it. `alsoServe` adds routes on the same router and port
    * (the `http` command's /mcp).
    */
-  static readonly layer = <R = never>(options: WebhookServerOptions<R>) => {
+  static readonly layer = <R = never, E = never>(options: WebhookServerOptions<R, E>) => {
     // Built once the routes are hooked in.
     const ready = Layer.effect(
       WebhookServer,
@@ -112,13 +113,18 @@ export class WebhookServer extends Context.Tag("twilio-mcp/WebhookServer")<Webho
         return { address: Option.some({ host: where.hostname, port: where.port }) }
       })
     )
-    const routes = options.alsoServe === undefined ? WebhookRoutesLive : Layer.merge(WebhookRoutesLive, options.alsoServe)
-    const served = HttpLayerRouter.serve(routes, { disableLogger: true, disableListenLog: true })
+    const routes = Layer.mergeAll(WebhookRoutesLive, RefuseRepeatedHeaders, options.alsoServe ?? Layer.empty)
+    const served = HttpLayerRouter.serve(routes, {
+      disableLogger: true,
+      disableListenLog: true,
+      // The documented paths exactly: find-my-way's defaults also match other cases and extra slashes.
+      routerConfig: { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false }
+    })
     return Layer.provide(ready, Layer.provide(drainOnShutdown, served)).pipe(
       Layer.provide(listening),
       Layer.provide(nodeServer),
       Layer.catchAll((error) =>
-        error._tag === "CannotListen" && error.code === "EADDRINUSE" && options.portTaken === "share"
+        error instanceof CannotListen && error.code === "EADDRINUSE" && options.portTaken === "share"
           ? Layer.effect(
             WebhookServer,
             Effect.as(

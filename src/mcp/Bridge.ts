@@ -1,5 +1,5 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
-import { CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
+import { type CallToolRequest, CallToolRequestSchema, type CallToolResult, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -72,6 +72,14 @@ export type Run<R> = <A>(effect: Effect.Effect<A, never, Exclude<R, Progress>>, 
  * request. The listing is computed once, here. With the `logging` capability the SDK's Server answers
  * `logging/setLevel` itself; the server's own log goes to stderr, so it sends no log notifications.
  */
+/**
+ * `tools/call` matched by its method only. The SDK still validates the request against CallToolRequestSchema,
+ * but hands the handler the request as parsed from JSON: its own parse copies `arguments` key by key, which
+ * drops a key named `__proto__` without a word (a `send_sms` with `"__proto__": {"dryRun": true}` would send).
+ * From JSON.parse the key is there, and refused like any unknown argument.
+ */
+const CallToolAsSent = CallToolRequestSchema.pick({ method: true }).loose()
+
 export const serverFactory = <R>(tools: ReadonlyArray<Tool<R>>, run: Run<R>) => {
   const listed = listTools(tools)
   return () => {
@@ -80,7 +88,8 @@ export const serverFactory = <R>(tools: ReadonlyArray<Tool<R>>, run: Run<R>) => 
       { capabilities: { tools: {}, logging: {} } }
     )
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }))
-    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    server.setRequestHandler(CallToolAsSent, async (sent, extra) => {
+      const request = sent as unknown as CallToolRequest
       const token = request.params._meta?.progressToken
       const progress = token === undefined ? Progress.none : Progress.of({
         report: (progress, total, message) =>

@@ -28,6 +28,12 @@ export interface Tool<R = never> {
   readonly handler: (input: any) => Effect.Effect<unknown, ToolFailure, R>
 }
 
+/** OAuth scopes of `/mcp`: reading tools need `sms:read`, tools that send or change state `sms:send`. */
+export const SCOPES: ReadonlyArray<string> = ["sms:read", "sms:send"]
+
+/** The scope a call to `tool` needs, from its annotations: a read-only tool reads. */
+export const scopeOf = (tool: Pick<Tool<any>, "annotations">) => tool.annotations.readOnlyHint ? "sms:read" : "sms:send"
+
 /** Ties a handler's argument and result types to its schemas. */
 export const make = <I, IE, O, OE, R>(tool: {
   readonly name: string

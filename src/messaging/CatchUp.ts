@@ -7,6 +7,9 @@ import { MessageStore } from "../storage/MessageStore.js"
 import { Twilio } from "../twilio/Twilio.js"
 import { Ingest } from "./Ingest.js"
 
+/** How far back catch-up looks by default (README), at start-up and in `sync_messages`. */
+export const CATCH_UP_HOURS = 24
+
 /**
  * Catch-up: inbound messages and statuses missed while no webhook server was reachable, fetched from
  * Twilio (which keeps every message) and written through the same idempotent paths as the webhooks.

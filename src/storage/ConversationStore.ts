@@ -5,6 +5,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Channel } from "../domain/Address.js"
 import { type Conversation, ConversationId, Metadata } from "../domain/Conversation.js"
+import { UnknownPageStart } from "../domain/Errors.js"
 import { Direction } from "../domain/Message.js"
 import { storageError } from "./Database.js"
 import { jsonTable, jsonValues } from "./Dialect.js"
@@ -158,10 +159,14 @@ export class ConversationStore extends Effect.Service<ConversationStore>()("twil
           LIMIT ${limit}`
     })
     const recent = (options: { readonly limit: number; readonly before?: string | undefined; readonly channel?: Channel | undefined }) =>
-      recentPage(options).pipe(
-        Effect.map((rows) => rows.map((row) => ({ ...toConversation(row), last: lastOf(row), unread: row.unread }))),
-        Effect.mapError(storageError("list conversations"))
-      )
+      Effect.gen(function*() {
+        // A `before` naming no thread would page from nowhere: an empty page that looks like the end.
+        if (options.before !== undefined && Option.isNone(yield* findById(options.before))) {
+          return yield* new UnknownPageStart({ before: options.before })
+        }
+        const rows = yield* recentPage(options).pipe(Effect.mapError(storageError("list conversations")))
+        return rows.map((row) => ({ ...toConversation(row), last: lastOf(row), unread: row.unread }))
+      })
 
     /**
      * Merges `metadata` into a thread's (a later create_conversation for the same participants) as a JSON merge

@@ -25,15 +25,21 @@ export interface TwilioMemoryShape {
   /** The next call fails with this error instead of reaching the fake. */
   readonly failNext: (error: TwilioError) => Effect.Effect<void>
   readonly setStatus: (sid: string, status: MessageStatus, errorCode?: number) => Effect.Effect<void>
+  /** A text Twilio received for our number (now) whose webhook reached no one: what catch-up fetches. */
+  readonly receive: (from: string, body: string) => Effect.Effect<void>
   /** Every message sent from now on, as it is accepted: the sandbox advances their statuses. */
   readonly subscribe: Effect.Effect<Queue.Dequeue<SentMessage>, never, Scope.Scope>
 }
 
 export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioMemory, TwilioMemoryShape>() {
-  /** Provides both `Twilio` (the fake) and `TwilioMemory` (its controls). */
-  static readonly layer = Layer.effectContext(
+  /**
+   * Provides both `Twilio` (the fake) and `TwilioMemory` (its controls). The account owns TWILIO_PHONE_NUMBER
+   * and `otherNumbers` (tests send `from` one of those).
+   */
+  static readonly owning = (otherNumbers: ReadonlyArray<string>) => Layer.effectContext(
     Effect.gen(function*() {
       const config = yield* AppConfig
+      const owned = [...(config.phoneNumber === undefined ? [] : [config.phoneNumber]), ...otherNumbers]
       const messages = yield* Ref.make(new Map<string, SentMessage>())
       const failures = yield* Ref.make<ReadonlyArray<TwilioError>>([])
       const accepted = yield* PubSub.unbounded<SentMessage>()
@@ -50,7 +56,7 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
         Effect.gen(function*() {
           yield* injected
           const from = request.from ?? config.phoneNumber ?? null
-          if (request.from !== undefined && request.from !== config.phoneNumber && request.from !== config.whatsappNumber) {
+          if (request.from !== undefined && !owned.includes(request.from) && request.from !== config.whatsappNumber) {
             return yield* new TwilioApiError({
               operation: "send",
               httpStatus: 400,
@@ -92,6 +98,26 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
         sent: Effect.map(Ref.get(messages), (m) => Array.from(m.values())),
         subscribe: PubSub.subscribe(accepted),
         failNext: (error) => Ref.update(failures, (f) => [...f, error]),
+        receive: (from, body) =>
+          Effect.gen(function*() {
+            const now = yield* nowIso
+            const message: SentMessage = {
+              sid: yield* randomSid("SM"),
+              status: "received",
+              to: config.phoneNumber ?? "",
+              from,
+              body,
+              direction: "inbound",
+              numSegments: 1,
+              errorCode: undefined,
+              errorMessage: undefined,
+              dateCreated: now,
+              dateUpdated: now,
+              statusCallback: "",
+              mediaUrls: []
+            }
+            yield* Ref.update(messages, (m) => new Map(m).set(message.sid, message))
+          }),
         setStatus: (messageSid, status, errorCode) =>
           Effect.flatMap(nowIso, (now) =>
             Ref.update(messages, (m) => {
@@ -113,12 +139,12 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
         send,
         fetchMessage,
         listMessages,
-        senders: Effect.as(injected, config.phoneNumber === undefined ? [] : [config.phoneNumber]),
+        senders: Effect.as(injected, owned),
         fetchAccount: Effect.as(injected, { sid: config.accountSid, status: "active", friendlyName: "In-memory sandbox" }),
         findNumber: (phoneNumber: string) =>
           Effect.as(
             injected,
-            phoneNumber === config.phoneNumber
+            owned.includes(phoneNumber)
               ? { phoneNumber, smsUrl: `${Redacted.value(config.webhookSigningBaseUrl)}${SMS_PATH}`, smsMethod: "POST" }
               : undefined
           )
@@ -126,6 +152,9 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
       return Context.make(Twilio, { ...twilio, ...whatsApp(injected) }).pipe(Context.add(TwilioMemory, controls))
     })
   )
+
+  /** The fake owning TWILIO_PHONE_NUMBER alone: the sandbox's. */
+  static readonly layer = TwilioMemory.owning([])
 }
 
 // WhatsApp (issue 23)

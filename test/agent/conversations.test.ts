@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import { TestLayer } from "../support/TestLayer.js"
 import { alice, bob, carol, ours, send } from "../unit/support.js"
-import { call, callOk, inbound, text } from "./support.js"
+import { call, callError, callOk, inbound, text } from "./support.js"
 
 const later = TestClock.adjust("1 second")
 
@@ -77,6 +77,14 @@ describe("list_conversations", () => {
       const first = yield* callOk("list_conversations", { limit: 1 })
       const second = yield* callOk("list_conversations", { limit: 1, before: first.before })
       expect(second.conversations).toHaveLength(1)
+    }).pipe(Effect.provide(TestLayer())))
+
+  // README: a `before` that did not come from a previous page is refused, not answered with an empty page.
+  it.effect("a `before` that is a well-formed id but no thread is refused, naming where the value comes from", () =>
+    Effect.gen(function*() {
+      yield* threeThreads
+      const refused = yield* callError("list_conversations", { limit: 1, before: "2f1b7a52-9a53-4c4e-8d0e-0c6f3e1b9a10" })
+      expect(refused).toMatch(/^before: .*2f1b7a52-9a53-4c4e-8d0e-0c6f3e1b9a10.* previous list_conversations result/)
     }).pipe(Effect.provide(TestLayer())))
 
   it.effect("an empty database lists nothing", () =>

@@ -6,7 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import { TwilioApiError } from "../../src/twilio/TwilioErrors.js"
-import { TestLayer } from "../support/TestLayer.js"
+import { TEST_SECOND_PHONE, TestLayer } from "../support/TestLayer.js"
 import { alice, bob, messageSid, ours } from "../unit/support.js"
 import { callError, callOk, failNext, inbound, refusedSend, sendSms, sentByTwilio } from "./support.js"
 
@@ -19,6 +19,27 @@ const expectOptedOut = (to: string) =>
 
 const expectSendable = (to: string) =>
   Effect.map(sendSms({ to: to as never }), (sent) => expect(sent).toMatchObject({ to, status: "queued" }))
+
+// README: an opt-out is per (recipient, sender); the check applies to the sender a send actually uses.
+describe("opt-out of one of our numbers", () => {
+  it.effect("a STOP received on the second number blocks send_sms from it, and only from it", () =>
+    Effect.gen(function*() {
+      yield* inbound(alice, "STOP", { to: TEST_SECOND_PHONE })
+      const refused = yield* callError("send_sms", { to: alice, message: "hi", from: TEST_SECOND_PHONE })
+      expect(refused).toContain("opted out")
+      expect(refused).toContain(TEST_SECOND_PHONE)
+      expect(yield* sentByTwilio).toEqual([])
+      expect(yield* callOk("send_sms", { to: alice, message: "hi" })).toMatchObject({ from: ours, status: "queued" })
+    }).pipe(Effect.provide(TestLayer())))
+
+  it.effect("a STOP received on the default number blocks it, not a send from the second", () =>
+    Effect.gen(function*() {
+      yield* inbound(alice, "STOP")
+      expect(yield* callError("send_sms", { to: alice, message: "hi" })).toContain("opted out")
+      expect(yield* callOk("send_sms", { to: alice, message: "hi", from: TEST_SECOND_PHONE })).toMatchObject({ from: TEST_SECOND_PHONE, status: "queued" })
+      expect((yield* sentByTwilio).map((m) => m.from)).toEqual([TEST_SECOND_PHONE])
+    }).pipe(Effect.provide(TestLayer())))
+})
 
 describe("opt-out keywords", () => {
   it.effect.each(["STOP", "stop", "Unsubscribe", "  quit ", "StopAll", "CANCEL", "end"])(

@@ -46,7 +46,7 @@ describe.each(TRANSPORTS)("WhatsApp over %s", (transport) => {
     whatsAppInbound({ webhookBaseUrl: stack.env.WEBHOOK_BASE_URL!, routes }, from, body, name)
 
   beforeAll(async () => {
-    stack = await startStack([WHATSAPP_NUMBER])
+    stack = await startStack({ moreNumbers: [WHATSAPP_NUMBER] })
     routes = await startWhatsAppRoutes(stack.emulator.url)
     server = await startMcp({ ...stack.env, TWILIO_API_BASE_URL: routes.url, TWILIO_WHATSAPP_NUMBER: WHATSAPP_NUMBER }, stack.dir, [], transport)
     await server.stderr.waitForLine(/webhooks listening/)

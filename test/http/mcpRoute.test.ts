@@ -17,6 +17,7 @@ import { tools } from "../../src/mcp/tools/index.js"
 import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
 import { collectLogs } from "../support/Logs.js"
 import { TestLayer } from "../support/TestLayer.js"
+import { rawRequest } from "../reliability/support.js"
 import { expectNoLeak, expectNothingStored, inboundParams, postInbound, serverPort, sid } from "../webhooks/harness.js"
 
 const TOKEN = "route-test-token-0123456789abcdef-0123456789"
@@ -253,4 +254,43 @@ describe("the log", () => {
       expect(warnings()).toHaveLength(4)
     }).pipe(logs.provide)
   })
+})
+
+describe("/mcp: edges", () => {
+  /** A request whose headers are a list, so that a name can be sent twice. */
+  const listed = (headers: ReadonlyArray<string>, body = SEND) =>
+    Effect.flatMap(serverPort, (port) =>
+      Effect.promise(() => rawRequest(port, { method: "POST", path: "/mcp", headers: [...Object.entries(MCP_HEADERS).flat(), ...headers], body })))
+
+  it.live("two Authorization headers (the first one right) or two Host headers: 400, nothing executed", () =>
+    Effect.gen(function*() {
+      const port = yield* serverPort
+      const here = `127.0.0.1:${port}`
+      for (
+        const headers of [
+          ["host", here, "authorization", `Bearer ${TOKEN}`, "authorization", `Bearer ${WRONG}`],
+          ["host", here, "host", "evil.example.com", "authorization", `Bearer ${TOKEN}`]
+        ]
+      ) {
+        const reply = yield* listed(headers)
+        expect(reply.status).toBe(400)
+        expect(reply.body).not.toContain(TOKEN)
+      }
+      yield* expectNothingExecuted
+      // The same request with each header once is served.
+      expect(resultOf(yield* listed(["host", here, "authorization", `Bearer ${TOKEN}`])).isError).toBeFalsy()
+    }).pipe(withMcpServer))
+
+  // JSON.parse keeps "__proto__" as a key; a parser that assigns it would drop it and run the call without it.
+  for (const key of ["__proto__", "constructor", "prototype"]) {
+    it.live(`a tool argument named ${key} is refused as unknown, and nothing is sent`, () =>
+      Effect.gen(function*() {
+        const body = SEND.replace("\"message\":", `"${key}":{"dryRun":true},"message":`)
+        expect(JSON.parse(body).params.arguments).toHaveProperty([key])
+        const result = resultOf(yield* raw({ headers: AUTHORIZED, body }))
+        expect(result.isError).toBe(true)
+        expect(result.content[0].text).toContain(`${key}: is not a parameter of this tool`)
+        yield* expectNothingExecuted
+      }).pipe(withMcpServer))
+  }
 })

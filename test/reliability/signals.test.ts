@@ -3,16 +3,13 @@
  * with 2xx (and are stored), new connections are refused, the process exits 0 within the drain bound.
  * Closing stdin ends an MCP process within a second, leaving its port free and no process behind.
  */
-import Database from "better-sqlite3"
 import * as fs from "node:fs"
-import * as path from "node:path"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
-import { ACCOUNT_SID, OUR_NUMBER } from "../support/Emulator.js"
 import { poll } from "../support/Output.js"
-import { canListen, freePort } from "../support/ports.js"
-import { type Env, exitWithin, serverEnv, spawnServer, stopAll, tempDir } from "../support/ServerProcess.js"
-import { EMPTY_TWIML, inboundParams, sid, SMS_PATH } from "../webhooks/harness.js"
-import { connectionRefused, type RawReply, rawRequest, signedPost, startSlowRequest } from "./support.js"
+import { canListen } from "../support/ports.js"
+import { exitWithin, spawnServer, stopAll, tempDir } from "../support/ServerProcess.js"
+import { EMPTY_TWIML, sid } from "../webhooks/harness.js"
+import { connectionRefused, freshWebhookEnv, inbound, load, type Outcome, type RawReply, startSlowRequest, storedSids } from "./support.js"
 
 /** The drain bound the README promises: in-flight requests get 10 s after SIGTERM. */
 const DRAIN_TIMEOUT_MS = 10_000
@@ -20,49 +17,7 @@ const DRAIN_TIMEOUT_MS = 10_000
 const dir = tempDir()
 afterEach(() => stopAll())
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
-
-/** A server environment on a fresh database; Twilio's API URL is a closed port, so nothing leaves 127.0.0.1. */
-const freshEnv = async (name: string): Promise<Env> => ({
-  ...serverEnv({ twilioUrl: `http://127.0.0.1:${await freePort()}`, webhookPort: await freePort(), databasePath: path.join(dir, `${name}.db`) }),
-  LOG_LEVEL: "info"
-})
-
-const inbound = (env: Env, n: number) => signedPost(env, SMS_PATH, inboundParams(sid(n), { AccountSid: ACCOUNT_SID, To: OUR_NUMBER }))
-
-const storedSids = (databasePath: string) => {
-  const db = new Database(databasePath, { readonly: true })
-  try {
-    return new Set(db.prepare("SELECT sid FROM messages").pluck().all() as Array<string>)
-  } finally {
-    db.close()
-  }
-}
-
-type Outcome = { readonly n: number; readonly status: number } | { readonly n: number; readonly error: string }
-
-/**
- * `total` signed inbound webhooks from `workers` concurrent clients, each on its own connection; `onAck`
- * sees the running count of 2xx answers. Every outcome is kept: a status, or the socket error.
- */
-const load = async (env: Env, options: { total: number; workers: number; first: number; onAck: (acked: number) => void }) => {
-  const port = Number(env.WEBHOOK_PORT)
-  const outcomes: Array<Outcome> = []
-  let next = options.first
-  let acked = 0
-  const worker = async () => {
-    while (next < options.first + options.total) {
-      const n = next++
-      const outcome = await rawRequest(port, inbound(env, n)).then(
-        (reply): Outcome => ({ n, status: reply.status }),
-        (error: NodeJS.ErrnoException): Outcome => ({ n, error: error.code ?? error.message })
-      )
-      outcomes.push(outcome)
-      if ("status" in outcome && outcome.status < 300) options.onAck(++acked)
-    }
-  }
-  await Promise.all(Array.from({ length: options.workers }, worker))
-  return outcomes
-}
+const freshEnv = (name: string) => freshWebhookEnv(dir, name)
 
 const expectTwimlReply = (reply: RawReply) => {
   expect(reply.status).toBe(200)

@@ -1,9 +1,15 @@
 /** Helpers shared by the reliability tests: reading tool results, judging error text, edge values. */
 import { expect } from "@effect/vitest"
+import Database from "better-sqlite3"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import * as http from "node:http"
 import * as net from "node:net"
+import * as path from "node:path"
 import twilio from "twilio"
+import { ACCOUNT_SID, OUR_NUMBER } from "../support/Emulator.js"
+import { freePort } from "../support/ports.js"
+import { type Env, serverEnv } from "../support/ServerProcess.js"
+import { inboundParams, sid, SMS_PATH } from "../webhooks/harness.js"
 
 export const textOf = (result: CallToolResult) => result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n")
 
@@ -57,8 +63,11 @@ export const edgeNumbers: ReadonlyArray<number> = [
 export interface RawRequest {
   readonly method: string
   readonly path: string
-  readonly headers: Record<string, string>
+  /** A list (name, value, name, value…) sends a header twice. */
+  readonly headers: Record<string, string> | ReadonlyArray<string>
   readonly body?: string
+  /** The body in 8 KiB chunks without Content-Length. */
+  readonly chunked?: boolean
 }
 
 export interface RawReply {
@@ -84,13 +93,15 @@ const collect = (req: http.ClientRequest) =>
   })
 
 const open = (port: number, request: RawRequest) =>
-  http.request({ host: "127.0.0.1", port, method: request.method, path: request.path, headers: request.headers, agent: false })
+  http.request({ host: "127.0.0.1", port, method: request.method, path: request.path, headers: request.headers as Array<string>, agent: false })
 
 /** One request on its own connection; rejects with the socket error (ECONNREFUSED, ECONNRESET…). */
 export const rawRequest = (port: number, request: RawRequest): Promise<RawReply> => {
   const req = open(port, request)
   const reply = collect(req)
-  req.end(request.body)
+  if (!request.chunked || request.body === undefined) return (req.end(request.body), reply)
+  for (let i = 0; i < request.body.length; i += 8192) req.write(request.body.slice(i, i + 8192))
+  req.end()
   return reply
 }
 
@@ -132,4 +143,51 @@ export const signedPost = (env: Readonly<Record<string, string>>, path: string, 
     headers: { "content-type": "application/x-www-form-urlencoded", "content-length": String(Buffer.byteLength(body)), "x-twilio-signature": signature },
     body
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Webhook load on spawned `webhooks` processes, and what they stored in their SQLite file.
+
+/** A server environment on a fresh database in `dir`; Twilio's API URL is a closed port, so nothing leaves 127.0.0.1. */
+export const freshWebhookEnv = async (dir: string, name: string): Promise<Env> => ({
+  ...serverEnv({ twilioUrl: `http://127.0.0.1:${await freePort()}`, webhookPort: await freePort(), databasePath: path.join(dir, `${name}.db`) }),
+  LOG_LEVEL: "info"
+})
+
+/** Inbound webhook number `n`, signed for `env`'s WEBHOOK_BASE_URL. */
+export const inbound = (env: Env, n: number) => signedPost(env, SMS_PATH, inboundParams(sid(n), { AccountSid: ACCOUNT_SID, To: OUR_NUMBER }))
+
+export const storedSids = (databasePath: string) => {
+  const db = new Database(databasePath, { readonly: true })
+  try {
+    return new Set(db.prepare("SELECT sid FROM messages").pluck().all() as Array<string>)
+  } finally {
+    db.close()
+  }
+}
+
+export type Outcome = { readonly n: number; readonly status: number } | { readonly n: number; readonly error: string }
+
+/**
+ * `total` signed inbound webhooks from `workers` concurrent clients, each on its own connection; `onAck`
+ * sees the running count of 2xx answers. Every outcome is kept: a status, or the socket error.
+ */
+export const load = async (env: Env, options: { total: number; workers: number; first: number; onAck?: (acked: number) => void }) => {
+  const port = Number(env.WEBHOOK_PORT)
+  const outcomes: Array<Outcome> = []
+  let next = options.first
+  let acked = 0
+  const worker = async () => {
+    while (next < options.first + options.total) {
+      const n = next++
+      const outcome = await rawRequest(port, inbound(env, n)).then(
+        (reply): Outcome => ({ n, status: reply.status }),
+        (error: NodeJS.ErrnoException): Outcome => ({ n, error: error.code ?? error.message })
+      )
+      outcomes.push(outcome)
+      if ("status" in outcome && outcome.status < 300) options.onAck?.(++acked)
+    }
+  }
+  await Promise.all(Array.from({ length: options.workers }, worker))
+  return outcomes
 }

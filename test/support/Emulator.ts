@@ -22,24 +22,29 @@ export interface TwilioEmulator {
 }
 
 /**
- * The emulator on a free 127.0.0.1 port; inbound messages to OUR_NUMBER (and to `moreNumbers`, e.g. a
- * WhatsApp sender) are posted to `webhookBaseUrl`.
+ * The emulator on a free 127.0.0.1 port; inbound messages to OUR_NUMBER are posted to `webhookBaseUrl`. The
+ * account's auth token is AUTH_TOKEN unless `authToken` says otherwise; `moreNumbers` (e.g. a WhatsApp sender)
+ * are the account's too, their messages posted to the same URL.
  */
-export const startEmulator = async (webhookBaseUrl: string, moreNumbers: ReadonlyArray<string> = []): Promise<TwilioEmulator> => {
+export const startEmulator = async (
+  webhookBaseUrl: string,
+  authToken = AUTH_TOKEN,
+  moreNumbers: ReadonlyArray<string> = []
+): Promise<TwilioEmulator> => {
   const emulator = await createEmulator({
     service: "twilio",
     hostname: "127.0.0.1",
     port: 0,
     seed: {
       twilio: {
-        account: { sid: ACCOUNT_SID, auth_token: AUTH_TOKEN },
+        account: { sid: ACCOUNT_SID, auth_token: authToken },
         phone_numbers: [OUR_NUMBER, ...moreNumbers].map((phone_number) => ({ phone_number, sms_url: `${webhookBaseUrl}/webhooks/twilio/sms` }))
       }
     }
   })
   // It reports http://localhost:<port> but listens on IPv4 only.
   const url = `http://127.0.0.1:${new URL(emulator.url).port}`
-  const authorization = `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString("base64")}`
+  const authorization = `Basic ${Buffer.from(`${ACCOUNT_SID}:${authToken}`).toString("base64")}`
 
   const messagesPath = `/2010-04-01/Accounts/${ACCOUNT_SID}/Messages.json`
   const request = async (path: string, form?: Record<string, string>): Promise<any> => {

@@ -18,10 +18,13 @@ export interface Stack {
   readonly close: () => Promise<void>
 }
 
-/** `moreNumbers`: numbers the account owns besides OUR_NUMBER (see startEmulator). */
-export const startStack = async (moreNumbers: ReadonlyArray<string> = []): Promise<Stack> => {
+/**
+ * `authToken`: the account's TWILIO_AUTH_TOKEN, when a test needs one of its own; `moreNumbers`: numbers the
+ * account owns besides OUR_NUMBER (see startEmulator).
+ */
+export const startStack = async (options: { readonly authToken?: string; readonly moreNumbers?: ReadonlyArray<string> } = {}): Promise<Stack> => {
   const webhookPort = await freePort()
-  const emulator = await startEmulator(`http://127.0.0.1:${webhookPort}`, moreNumbers)
+  const emulator = await startEmulator(`http://127.0.0.1:${webhookPort}`, options.authToken, options.moreNumbers)
   const dir = tempDir()
   const databasePath = path.join(dir, "twilio.db")
   return {
@@ -30,7 +33,11 @@ export const startStack = async (moreNumbers: ReadonlyArray<string> = []): Promi
     dir,
     databasePath,
     // On PostgreSQL, a database of the stack's own, as its own file on SQLite (test/support/Dialect.ts).
-    env: { ...serverEnv({ twilioUrl: emulator.url, webhookPort, databasePath }), ...(onPostgres ? { DATABASE_URL: await databaseUrlFor(databasePath) } : {}) },
+    env: {
+      ...serverEnv({ twilioUrl: emulator.url, webhookPort, databasePath }),
+      ...(options.authToken === undefined ? {} : { TWILIO_AUTH_TOKEN: options.authToken }),
+      ...(onPostgres ? { DATABASE_URL: await databaseUrlFor(databasePath) } : {})
+    },
     close: async () => {
       await stopAll()
       await emulator.close()

@@ -15,6 +15,8 @@ import { databaseUrlFor, onPostgres } from "./Dialect.js"
 export const TEST_ACCOUNT_SID = `AC${"a".repeat(32)}`
 export const TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef0123"
 export const TEST_PHONE = "+15005550006" as PhoneNumber
+/** A second number the test account owns (the in-memory Twilio's), to send `from` other than the default. */
+export const TEST_SECOND_PHONE = "+15005550007" as PhoneNumber
 const TEST_WEBHOOK_BASE_URL = "https://twilio-mcp.example.test"
 
 /**
@@ -42,6 +44,7 @@ export const testConfig = (overrides: Partial<AppConfigShape> = {}): AppConfigSh
   maxPerHour: undefined,
   mcpAuthTokens: [],
   mcpAllowedHosts: [],
+  oauth: { _tag: "Off" },
   sandbox: false,
   ...overrides
 })
@@ -64,6 +67,6 @@ export const testConfigLayer = (config: AppConfigShape) =>
 
 /**
  * The whole service graph on the in-memory Twilio and SQLite: what service tests run on. `TwilioMemory`
- * is in the context to script Twilio's answers.
+ * is in the context to script Twilio's answers; the account owns TEST_PHONE and TEST_SECOND_PHONE.
  */
-export const TestLayer = (overrides: Partial<AppConfigShape> = {}) => makeTestLayer(testConfig(overrides), TwilioMemory.layer)
+export const TestLayer = (overrides: Partial<AppConfigShape> = {}) => makeTestLayer(testConfig(overrides), TwilioMemory.owning([TEST_SECOND_PHONE]))

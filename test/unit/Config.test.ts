@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -285,6 +286,15 @@ describe("WEBHOOK_PORT", () => {
     ])
     expect(rejection({ ...validEnv, WEBHOOK_PORT: "0" }).message).toMatch(/^Environment validation failed:\n {2}- WEBHOOK_PORT must not be 0/)
     expect(Either.isLeft(parse({ WEBHOOK_PORT: "0" }, true))).toBe(true)
+  })
+
+  it("under --sandbox, refuses 0 for the sandbox's own reason, without suggesting --sandbox", () => {
+    const refused = Either.getLeft(parse({ WEBHOOK_PORT: "0" }, true)).pipe(Option.getOrThrow)
+    expect(refused.problems).toEqual([
+      "WEBHOOK_PORT must not be 0: the sandbox's webhook URL is http://127.0.0.1:WEBHOOK_PORT, so the port must be known (choose one, e.g. 3000)"
+    ])
+    expect(refused.message).not.toMatch(/--sandbox|TWILIO_MCP_SANDBOX/)
+    expect(rejection({ ...validEnv, WEBHOOK_PORT: "0" }).message).toMatch(/Or run with --sandbox/)
   })
 
   it.each([["1", 1], ["65535", 65535]])("accepts %s", (value, port) => {

@@ -8,7 +8,7 @@ import { STATUS_PATH } from "../../src/domain/WebhookPaths.js"
 import { Conversations } from "../../src/messaging/Conversations.js"
 import { Delivery } from "../../src/messaging/Delivery.js"
 import { Sending, type SendInput } from "../../src/messaging/Sending.js"
-import { TestLayer } from "../support/TestLayer.js"
+import { TEST_SECOND_PHONE, TestLayer } from "../support/TestLayer.js"
 import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
 import {
   alice,
@@ -122,8 +122,8 @@ describe("Messaging.send", () => {
   it.effect("a `from` that is not one of the account's senders is refused before Twilio, naming them, in a send and a dry run", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(sendWith({ to: alice, from: bob }))
-      expect(error).toMatchObject({ _tag: "SenderNotOwned", from: bob, senders: [ours] })
-      expect(error.message).toBe(`Not sent: ${bob} is not one of this account's SMS senders (${ours}). Omit from to use the configured sender, or pass one of these.`)
+      expect(error).toMatchObject({ _tag: "SenderNotOwned", from: bob, senders: [ours, TEST_SECOND_PHONE] })
+      expect(error.message).toBe(`Not sent: ${bob} is not one of this account's SMS senders (${ours}, ${TEST_SECOND_PHONE}). Omit from to use the configured sender, or pass one of these.`)
       const preview = yield* Effect.flip(Effect.flatMap(Sending, (m) => m.preview({ to: alice, from: bob, message: "hi" })))
       expect(preview._tag).toBe("SenderNotOwned")
       yield* expectNothingSentOrStored

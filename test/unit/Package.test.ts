@@ -27,7 +27,7 @@ describe("package.json", () => {
     // ws's optional native speed-ups: required inside try/catch, absent is fine.
     for (const optional of ["bufferutil", "utf-8-validate"]) external.delete(optional)
     expect(Object.keys(packageJson.dependencies).sort()).toEqual([...external].sort())
-    expect(Object.keys(packageJson.dependencies).sort()).toEqual(["better-sqlite3", "twilio"])
+    expect(Object.keys(packageJson.dependencies).sort()).toEqual(["better-sqlite3", "oidc-provider", "twilio"])
     expect(Object.keys(packageJson.devDependencies)).toEqual(expect.arrayContaining(["effect", "@modelcontextprotocol/sdk"]))
   }, 60_000)
 

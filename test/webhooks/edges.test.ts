@@ -82,6 +82,19 @@ describe("rejection warnings", () => {
     }).pipe(logs.provide)
   })
 
+  it.live("the counts of the last partial minute are logged at shutdown", () => {
+    const logs = withLoggedServer()
+    return Effect.gen(function*() {
+      yield* Effect.gen(function*() {
+        for (let i = 0; i < 3; i++) expectRefused(yield* postInbound(inboundParams(sid(i)), { signature: null }), 403)
+        expectRefused(yield* postInbound(inboundParams(sid(9)), { signature: "forged" }), 403)
+      }).pipe(logs.provide)
+      // The server has stopped: the repeats it only counted are in the log.
+      expect(logs.lines()).toContainEqual(expect.stringMatching(/^WARN 2 more webhooks rejected .*: no X-Twilio-Signature header$/))
+      expect(logs.lines().filter((l) => l.includes("more webhook"))).toHaveLength(1)
+    })
+  })
+
   it.live("a huge URL makes a short line: every logged value is bounded", () => {
     const logs = withLoggedServer()
     return Effect.gen(function*() {

@@ -54,7 +54,7 @@ describe("GET /healthz", () => {
         storage: {
           engine: onPostgres ? "postgresql" : "sqlite",
           version: expect.stringMatching(/^\d+\.\d+/),
-          migration: "0009_whatsapp"
+          migration: "0010_oauth"
         }
       })
       expect(Number.isInteger(reply.json.uptimeSeconds)).toBe(true)

@@ -18,8 +18,11 @@ import { callPlan, QUERIES, seededStore, warmPageCache } from "./query.mjs"
 /** The issue's bound on a `tools/call` round trip over HTTP on the large store. */
 const P99_LIMIT_MS = 20
 
-/** A minimal Streamable HTTP client: one POST per request on a keep-alive connection; the answer's SSE `data:` line. */
-const httpClient = (url, token) => {
+/**
+ * A minimal Streamable HTTP client: one POST per request on a keep-alive connection; the answer's SSE `data:`
+ * line. `token` is the bearer token, or a function giving each request's.
+ */
+export const httpClient = (url, token) => {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
   let nextId = 1
   const request = (method, params) =>
@@ -31,7 +34,7 @@ const httpClient = (url, token) => {
         headers: {
           "content-type": "application/json",
           accept: "application/json, text/event-stream",
-          authorization: `Bearer ${token}`,
+          authorization: `Bearer ${typeof token === "function" ? token() : token}`,
           "mcp-protocol-version": PROTOCOL_VERSION,
           "content-length": Buffer.byteLength(body)
         }
@@ -58,7 +61,7 @@ const httpClient = (url, token) => {
   return { request, callTool, close: () => agent.destroy() }
 }
 
-const timed = async (f) => {
+export const timed = async (f) => {
   const startedAt = performance.now()
   await f()
   return performance.now() - startedAt

@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { CatchUp } from "../../messaging/CatchUp.js"
+import { CATCH_UP_HOURS, CatchUp } from "../../messaging/CatchUp.js"
 import { wholeNumber } from "../Parameters.js"
 import * as Tool from "../Tool.js"
 
@@ -8,7 +8,7 @@ export const syncMessages = Tool.make({
   name: "sync_messages",
   description: "Fetch inbound messages and statuses missed while webhooks were down.",
   input: Schema.Struct({
-    lookbackHours: wholeNumber(1, 720, 24, "Hours back")
+    lookbackHours: wholeNumber(1, 720, CATCH_UP_HOURS, "Hours back")
   }),
   output: Schema.Struct({
     since: Schema.String,

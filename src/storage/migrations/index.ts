@@ -6,6 +6,7 @@ import inboundSenders from "./0005_inbound_senders.js"
 import readState from "./0006_read_state.js"
 import threadIndexDirection from "./0007_thread_index_direction.js"
 import whatsapp from "./0009_whatsapp.js"
+import oauth from "./0010_oauth.js"
 
 /** SQLite's migrations, in order; PostgreSQL's twins are in postgres/. */
 export const migrations = {
@@ -16,5 +17,6 @@ export const migrations = {
   "0005_inbound_senders": inboundSenders,
   "0006_read_state": readState,
   "0007_thread_index_direction": threadIndexDirection,
-  "0009_whatsapp": whatsapp
+  "0009_whatsapp": whatsapp,
+  "0010_oauth": oauth
 }
