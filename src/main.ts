@@ -5,13 +5,15 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import { appLayer, catchUpOnStart } from "./App.js"
-import { type AppConfigShape, loadConfig } from "./config/AppConfig.js"
+import { AppConfig, type AppConfigShape, loadConfig } from "./config/AppConfig.js"
 import { loggingLayer } from "./config/Logging.js"
 import type { WebhookServerOptions } from "./http/WebhookServer.js"
 import { serverFactory } from "./mcp/Bridge.js"
 import { sandboxTools, tools } from "./mcp/tools/index.js"
+import { ConfigureWebhooks } from "./messaging/ConfigureWebhooks.js"
 import { SetupCheck } from "./messaging/SetupCheck.js"
 import { databaseLocation } from "./storage/Sql.js"
+import { Twilio } from "./twilio/Twilio.js"
 
 const usage = `Usage: twilio-mcp [command] [--sandbox]
 
@@ -20,6 +22,8 @@ Commands:
   webhooks   only the webhook HTTP server, for systemd or pm2
   http       MCP over Streamable HTTP at /mcp (bearer tokens: MCP_AUTH_TOKEN) and the webhooks, on WEBHOOK_PORT
   check      check the setup (credentials, inbound webhook URL, database, port) without sending anything
+  configure-webhooks [--dry-run]
+             point the number's (or Messaging Service's) inbound webhook at WEBHOOK_BASE_URL through Twilio's API
   migrate-to-postgres
              copy the SQLite database at DATABASE_PATH into the PostgreSQL database at DATABASE_URL
 
@@ -132,13 +136,20 @@ const runMigrateToPostgres = (config: AppConfigShape) =>
     yield* Effect.sync(() => process.stdout.write(`done: start the server with DATABASE_URL set to use PostgreSQL\n`))
   })
 
+/** `twilio-mcp configure-webhooks [--dry-run]`: what was there and what is set, one line each on stdout. */
+const runConfigureWebhooks = (config: AppConfigShape, dryRun: boolean) =>
+  Effect.flatMap(ConfigureWebhooks, (c) => c.run({ dryRun })).pipe(
+    Effect.flatMap((report) => Effect.sync(() => void process.stdout.write(report.lines.map((line) => `${line}\n`).join("")))),
+    Effect.provide(ConfigureWebhooks.Default.pipe(Layer.provide(Twilio.live), Layer.provide(AppConfig.layer(config))))
+  )
+
 const main = Effect.gen(function*() {
   const args = process.argv.slice(2)
   if (args.includes("--help") || args.includes("-h")) {
     return yield* Effect.sync(() => process.stderr.write(usage))
   }
   const command = args.find((a) => !a.startsWith("-")) ?? "serve"
-  if (command !== "serve" && command !== "webhooks" && command !== "http" && command !== "check" && command !== "migrate-to-postgres") {
+  if (command !== "serve" && command !== "webhooks" && command !== "http" && command !== "check" && command !== "migrate-to-postgres" && command !== "configure-webhooks") {
     return yield* Effect.fail(new Error(`Unknown command "${command}".\n\n${usage}`))
   }
   const config = yield* loadConfig({ sandbox: args.includes("--sandbox") })
@@ -150,6 +161,8 @@ const main = Effect.gen(function*() {
     ? runCheck(config)
     : command === "migrate-to-postgres"
     ? runMigrateToPostgres(config)
+    : command === "configure-webhooks"
+    ? runConfigureWebhooks(config, args.includes("--dry-run"))
     : serveMcp(config)
   return yield* program.pipe(Effect.provide(loggingLayer(config.logLevel)))
 }).pipe(

@@ -11,10 +11,11 @@ import { TwilioApiError } from "../twilio/TwilioErrors.js"
 import { type MessageStatus, randomSid } from "../domain/Message.js"
 import { nowIso } from "../domain/Time.js"
 import { SMS_PATH } from "../domain/WebhookPaths.js"
-import { type SendRequest, Twilio, type TwilioError, type TwilioMessage } from "./Twilio.js"
+import { Twilio, type TwilioError, type TwilioShape } from "./Twilio.js"
+import type { SendRequest, TwilioMessage, TwilioNumber } from "./TwilioResources.js"
 
 export interface SentMessage extends TwilioMessage {
-  readonly statusCallback: string
+  readonly statusCallback: string | undefined
   readonly mediaUrls: ReadonlyArray<string>
 }
 
@@ -67,6 +68,8 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
             body: request.body,
             direction: "outbound",
             numSegments: Math.max(1, Math.ceil(request.body.length / 160)),
+            numMedia: media.length,
+            messagingServiceSid: request.messagingServiceSid,
             errorCode: undefined,
             errorMessage: undefined,
             dateCreated: now,
@@ -107,19 +110,43 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
               .reverse()
               .slice(0, query.limit) as ReadonlyArray<TwilioMessage>))
 
-      const twilio = {
+      // The one number, its messaging webhook pointing at this server; no Messaging Service, no A2P campaign.
+      const number = yield* Ref.make<TwilioNumber | undefined>(
+        config.phoneNumber === undefined ? undefined : {
+          sid: `PN${"0".repeat(32)}`,
+          phoneNumber: config.phoneNumber,
+          smsUrl: `${Redacted.value(config.webhookSigningBaseUrl)}${SMS_PATH}`,
+          smsMethod: "POST",
+          capabilities: { sms: true, mms: true }
+        }
+      )
+      const serviceNotFound = (serviceSid: string) =>
+        new TwilioApiError({ operation: "fetch Messaging Service", httpStatus: 404, code: 20404, detail: `Service ${serviceSid} was not found` })
+
+      const twilio: TwilioShape = {
         send,
         fetchMessage,
         listMessages,
+        messagePage: (query) =>
+          Effect.map(listMessages({ to: query.to, after: "", limit: query.pageSize }), (messages) => ({
+            messages,
+            nextPageUrl: undefined
+          })),
+        listMedia: (messageSid) =>
+          Effect.map(fetchMessage(messageSid), (m) => (m as SentMessage).mediaUrls.map((url) => ({ url, contentType: "application/octet-stream" }))),
         senders: Effect.as(injected, config.phoneNumber === undefined ? [] : [config.phoneNumber]),
-        fetchAccount: Effect.as(injected, { sid: config.accountSid, status: "active", friendlyName: "In-memory sandbox" }),
-        findNumber: (phoneNumber: string) =>
-          Effect.as(
+        fetchAccount: Effect.as(injected, { sid: config.accountSid, status: "active", friendlyName: "In-memory sandbox", type: "Full" }),
+        findNumber: (phoneNumber) => Effect.zipRight(injected, Effect.map(Ref.get(number), (n) => (n?.phoneNumber === phoneNumber ? n : undefined))),
+        setNumberSmsUrl: (numberSid, smsUrl) =>
+          Effect.zipRight(
             injected,
-            phoneNumber === config.phoneNumber
-              ? { phoneNumber, smsUrl: `${Redacted.value(config.webhookSigningBaseUrl)}${SMS_PATH}`, smsMethod: "POST" }
-              : undefined
-          )
+            Effect.flatMap(Ref.updateAndGet(number, (n) => (n?.sid === numberSid ? { ...n, smsUrl, smsMethod: "POST" } : n)), (n) =>
+              n?.sid === numberSid ? Effect.succeed(n) : Effect.fail(new TwilioApiError({ operation: "update phone number", httpStatus: 404, code: 20404, detail: `Number ${numberSid} was not found` })))
+          ),
+        serviceOfNumber: () => Effect.as(injected, undefined),
+        fetchService: (serviceSid) => Effect.zipRight(injected, Effect.fail(serviceNotFound(serviceSid))),
+        setServiceInboundUrl: (serviceSid) => Effect.zipRight(injected, Effect.fail(serviceNotFound(serviceSid))),
+        a2pCampaigns: () => Effect.as(injected, [])
       }
       return Context.make(Twilio, twilio).pipe(Context.add(TwilioMemory, controls))
     })
