@@ -16,6 +16,8 @@ export interface TwilioEmulator {
   readonly createMessage: (to: string, body: string) => Promise<{ sid: string }>
   /** A message as the emulator stores it (REST fetch). */
   readonly fetchMessage: (messageSid: string) => Promise<{ sid: string; status: string; body: string; from: string; to: string }>
+  /** Any REST call on the emulator, as the account: GET without `form`, else POST. */
+  readonly rest: (path: string, form?: Record<string, string>) => Promise<any>
   /** Points OUR_NUMBER's messaging webhook (its sms_url) at `url`, as in the Twilio console. */
   readonly setSmsUrl: (url: string) => Promise<void>
   readonly close: () => Promise<void>
@@ -58,6 +60,7 @@ export const startEmulator = async (webhookBaseUrl: string): Promise<TwilioEmula
     },
     createMessage: (to, body) => request(messagesPath, { To: to, From: OUR_NUMBER, Body: body }),
     fetchMessage: (messageSid) => request(messagesPath.replace(".json", `/${messageSid}.json`)),
+    rest: request,
     setSmsUrl: async (smsUrl) => {
       const numbersPath = `/2010-04-01/Accounts/${ACCOUNT_SID}/IncomingPhoneNumbers`
       const { incoming_phone_numbers: [number] } = await request(`${numbersPath}.json?PhoneNumber=${encodeURIComponent(OUR_NUMBER)}`)
