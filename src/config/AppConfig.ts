@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url"
 import * as util from "node:util"
 import packageJson from "../../package.json" with { type: "json" }
 import { PhoneNumber } from "../domain/Address.js"
+import { publicUrlProblem } from "../domain/PublicUrl.js"
 import { withoutCredentials } from "../domain/Text.js"
 
 export type LogLevelName = "debug" | "info" | "warn" | "error"
@@ -27,12 +28,23 @@ export interface AppConfigShape {
   /** The default sender; absent only when a Messaging Service sends. */
   readonly phoneNumber: PhoneNumber | undefined
   readonly messagingServiceSid: string | undefined
-  /** Public base URL Twilio calls, without a trailing slash and without credentials: what may be shown. */
+  /**
+   * Public base URL Twilio calls, without a trailing slash and without credentials: what may be shown. Without
+   * WEBHOOK_BASE_URL, the local listener's (http://127.0.0.1:WEBHOOK_PORT), which Twilio cannot reach.
+   */
   readonly webhookBaseUrl: string
   /** The same URL exactly as configured, with `user:password@` if it has them: what Twilio calls and signs. */
   readonly webhookSigningBaseUrl: Redacted.Redacted<string>
   readonly webhookHost: string
   readonly webhookPort: number
+  /**
+   * How inbound messages and statuses arrive (INBOUND): Twilio's webhooks, or fetched from Twilio, which needs
+   * no public URL. `auto` (the default) is webhooks for a public https WEBHOOK_BASE_URL, else fetching.
+   */
+  readonly inbound: "webhook" | "fetch"
+  /** Fetching's cadence in seconds while a wait_for_reply is active or after a send, and otherwise. */
+  readonly fetchSeconds: number
+  readonly idleFetchSeconds: number
   /** Absolute path, or ":memory:". */
   readonly databasePath: string
   /** PostgreSQL instead of the SQLite file at databasePath: a postgres:// URL, with its password. */
@@ -159,6 +171,14 @@ const Port = Schema.NumberFromString.pipe(
 
 const logLevels: ReadonlyArray<LogLevelName> = ["debug", "info", "warn", "error"]
 
+const inboundSettings = ["auto", "webhook", "poll"] as const
+
+const InboundFromEnv = Schema.String.pipe(
+  Schema.filter((s): s is (typeof inboundSettings)[number] => (inboundSettings as ReadonlyArray<string>).includes(s), {
+    message: (issue) => `must be one of ${inboundSettings.join(", ")} (got ${JSON.stringify(issue.actual)})`
+  })
+)
+
 /** A string filter, not a Literal union: the union reports one "Expected …" line per allowed value. */
 const LogLevelFromEnv = Schema.String.pipe(
   Schema.filter((s): s is LogLevelName => (logLevels as ReadonlyArray<string>).includes(s), {
@@ -275,15 +295,29 @@ const twilioAccount: Config.Config<Account> = Config.all({
 
 const webhookPort = Config.withDefault(variable("WEBHOOK_PORT", Port), 3000)
 
-/** WEBHOOK_BASE_URL; the sandbox's "public" URL is its own listener, wherever WEBHOOK_PORT puts it. */
+/**
+ * WEBHOOK_BASE_URL, and how inbound messages arrive (INBOUND). Without a URL, the local listener's stands for it
+ * (signatures of webhooks sent to it are checked against it). The sandbox takes its inbound messages from
+ * simulate_inbound and its carrier, never from Twilio.
+ */
 const webhookUrls = (sandbox: boolean) =>
-  Config.map(
-    sandbox
-      ? Config.all([optional(variable("WEBHOOK_BASE_URL", HttpUrl)), webhookPort]).pipe(
-        Config.map(([url, port]) => url ?? `http://127.0.0.1:${port}`)
-      )
-      : variable("WEBHOOK_BASE_URL", HttpUrl),
-    (url) => ({ webhookBaseUrl: withoutCredentials(url).replace(/\/+$/, ""), webhookSigningBaseUrl: Redacted.make(url) })
+  Config.mapOrFail(
+    Config.all([optional(variable("WEBHOOK_BASE_URL", HttpUrl)), webhookPort, Config.withDefault(variable("INBOUND", InboundFromEnv), "auto")]),
+    ([url, port, setting]) => {
+      if (setting === "webhook" && url === undefined && !sandbox) {
+        return Either.left(ConfigError.InvalidData(
+          ["INBOUND"],
+          "is webhook, which needs WEBHOOK_BASE_URL (the public https URL Twilio posts to); without one, leave INBOUND unset"
+        ))
+      }
+      const base = url ?? `http://127.0.0.1:${port}`
+      const webhooks = sandbox || setting === "webhook" || (setting === "auto" && url !== undefined && publicUrlProblem(url) === undefined)
+      return Either.right({
+        webhookBaseUrl: withoutCredentials(base).replace(/\/+$/, ""),
+        webhookSigningBaseUrl: Redacted.make(base),
+        inbound: webhooks ? "webhook" as const : "fetch" as const
+      })
+    }
   )
 
 /** DATABASE_PATH: absolute, or relative to the data folder; ":memory:" as it is. */
@@ -307,6 +341,8 @@ const settings = (sandbox: boolean, location: Location, folder: string): Config.
     Config.all({
       webhookHost: Config.withDefault(variable("WEBHOOK_HOST", NonEmpty), "127.0.0.1"),
       webhookPort,
+      fetchSeconds: Config.withDefault(variable("INBOUND_FETCH_SECONDS", IntFromEnv(1, 60)), 2),
+      idleFetchSeconds: Config.withDefault(variable("INBOUND_IDLE_FETCH_SECONDS", IntFromEnv(10, 3600)), 60),
       databasePath: databasePath(sandbox, location, folder),
       databaseUrl: optional(Config.map(variable("DATABASE_URL", PostgresUrl), Redacted.make)),
       logLevel: Config.withDefault(variable("LOG_LEVEL", LogLevelFromEnv), "info" as const),

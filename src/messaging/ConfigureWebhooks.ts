@@ -9,15 +9,13 @@ import { Twilio } from "../twilio/Twilio.js"
 import type { TwilioService } from "../twilio/TwilioResources.js"
 
 export class WebhookUrlRefused extends Schema.TaggedError<WebhookUrlRefused>()("WebhookUrlRefused", {
-  url: Schema.optional(Schema.String),
+  url: Schema.String,
   reason: Schema.String
 }) {
   override get message() {
-    return this.url === undefined
-      ? `Nothing changed: ${this.reason}. Set WEBHOOK_BASE_URL to the public https URL that reaches this server ` +
-        "(e.g. an ngrok or cloudflared tunnel) and run configure-webhooks again. Without it, replies are fetched from Twilio."
-      : `Nothing changed: WEBHOOK_BASE_URL ${this.url} cannot receive Twilio's webhooks (${this.reason}). Set it to the ` +
-        "public https URL that reaches this server (e.g. an ngrok or cloudflared tunnel) and run configure-webhooks again."
+    return `Nothing changed: WEBHOOK_BASE_URL ${this.url} cannot receive Twilio's webhooks (${this.reason}). Set it to the ` +
+      "public https URL that reaches this server (e.g. an ngrok or cloudflared tunnel) and run configure-webhooks again. " +
+      "Without one, replies are fetched from Twilio."
   }
 }
 
@@ -53,8 +51,8 @@ export class ConfigureWebhooks extends Effect.Service<ConfigureWebhooks>()("twil
       service !== undefined && !service.useInboundWebhookOnNumber ? service : undefined
 
     const run = Effect.fn("ConfigureWebhooks.run")(function*(options: { readonly dryRun: boolean }) {
+      // Unset, it is the local listener's URL: refused as loopback.
       const base = config.webhookBaseUrl
-      if (base === undefined) return yield* new WebhookUrlRefused({ reason: "WEBHOOK_BASE_URL is not set" })
       const problem = publicUrlProblem(base)
       if (problem !== undefined) return yield* new WebhookUrlRefused({ url: base, reason: problem })
       // What Twilio is given: the URL as configured (credentials included); what is shown has none.

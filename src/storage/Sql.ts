@@ -21,6 +21,8 @@ import searchBacklog from "./migrations/0004_search_backlog.js"
 import inboundSenders from "./migrations/0005_inbound_senders.js"
 import readState from "./migrations/0006_read_state.js"
 import threadIndexDirection from "./migrations/0007_thread_index_direction.js"
+import inboundFetch from "./migrations/0008_inbound_fetch.js"
+import { sqliteExclusive } from "./SqliteLease.js"
 
 export const migrations = {
   "0001_init": init,
@@ -29,7 +31,8 @@ export const migrations = {
   "0004_search_backlog": searchBacklog,
   "0005_inbound_senders": inboundSenders,
   "0006_read_state": readState,
-  "0007_thread_index_direction": threadIndexDirection
+  "0007_thread_index_direction": threadIndexDirection,
+  "0008_inbound_fetch": inboundFetch
 }
 
 const pathAdvice = "Point DATABASE_PATH at a writable file; relative paths resolve against the project folder."
@@ -133,7 +136,7 @@ const migrate = SqliteMigrator.layer({ loader: SqliteMigrator.fromRecord(migrati
 /** How often a waiter asks SQLite whether another process wrote: one PRAGMA, no table read. */
 const POLL_INTERVAL = Duration.seconds(1)
 
-/** SQLite's ways: BEGIN IMMEDIATE, data_version, and no coordination beyond the file lock. */
+/** SQLite's ways: BEGIN IMMEDIATE, data_version, and leases in a table. */
 const sqliteEngine = (filename: string) =>
   Layer.effect(
     Engine,
@@ -169,7 +172,7 @@ const sqliteEngine = (filename: string) =>
         ),
         writeTransaction,
         watchChanges,
-        exclusive: (_task, effect) => Effect.asSome(effect)
+        exclusive: sqliteExclusive(sql)
       })
     })
   )

@@ -26,8 +26,6 @@ export type TwilioError = TwilioApiError | TwilioUnreachable
 export interface TwilioShape {
   readonly send: (request: SendRequest) => Effect.Effect<TwilioMessage, TwilioError>
   readonly fetchMessage: (sid: string) => Effect.Effect<TwilioMessage, TwilioError>
-  /** Messages to `to` sent after `after`, newest first, at most `limit`: for catching up missed webhooks. */
-  readonly listMessages: (query: { readonly to: string; readonly after: string; readonly limit: number }) => Effect.Effect<ReadonlyArray<TwilioMessage>, TwilioError>
   /** The newest `pageSize` messages to `to`, or the page at `pageUrl` (a previous page's `nextPageUrl`). */
   readonly messagePage: (query: { readonly to: string; readonly pageSize: number; readonly pageUrl?: string | undefined }) => Effect.Effect<MessagePage, TwilioError>
   /** An MMS's media; each URL needs the account's Basic auth to download, as a webhook's `MediaUrl{N}`. */
@@ -140,10 +138,6 @@ const makeLive = (config: AppConfigShape): TwilioShape => {
           ...(request.mediaUrls && request.mediaUrls.length > 0 ? { mediaUrl: [...request.mediaUrls] } : {})
         })).pipe(Effect.map(fromSdk)),
     fetchMessage: (sid) => call("fetch message", false, (c) => c.messages(sid).fetch()).pipe(Effect.map(fromSdk)),
-    listMessages: (query) =>
-      call("list messages", false, (c) => c.messages.list({ to: query.to, dateSentAfter: new Date(query.after), limit: query.limit })).pipe(
-        Effect.map((list) => list.map(fromSdk))
-      ),
     messagePage: (query) =>
       call("list messages", false, (c) =>
         query.pageUrl === undefined ? c.messages.page({ to: query.to, pageSize: query.pageSize }) : c.messages.getPage(query.pageUrl)).pipe(

@@ -102,13 +102,6 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
                 : new Map(m).set(messageSid, { ...found, status, errorCode, dateUpdated: now })
             }))
       }
-      const listMessages = (query: { readonly to: string; readonly after: string; readonly limit: number }) =>
-        Effect.flatMap(injected, () =>
-          Effect.map(Ref.get(messages), (m) =>
-            Array.from(m.values())
-              .filter((msg) => msg.to === query.to && (msg.dateCreated ?? "") > query.after)
-              .reverse()
-              .slice(0, query.limit) as ReadonlyArray<TwilioMessage>))
 
       // The one number, its messaging webhook pointing at this server; no Messaging Service, no A2P campaign.
       const number = yield* Ref.make<TwilioNumber | undefined>(
@@ -126,12 +119,15 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
       const twilio: TwilioShape = {
         send,
         fetchMessage,
-        listMessages,
+        // One page, newest first: the fake keeps few messages.
         messagePage: (query) =>
-          Effect.map(listMessages({ to: query.to, after: "", limit: query.pageSize }), (messages) => ({
-            messages,
-            nextPageUrl: undefined
-          })),
+          Effect.zipRight(
+            injected,
+            Effect.map(Ref.get(messages), (m) => ({
+              messages: Array.from(m.values()).filter((msg) => msg.to === query.to).reverse().slice(0, query.pageSize) as ReadonlyArray<TwilioMessage>,
+              nextPageUrl: undefined
+            }))
+          ),
         listMedia: (messageSid) =>
           Effect.map(fetchMessage(messageSid), (m) => (m as SentMessage).mediaUrls.map((url) => ({ url, contentType: "application/octet-stream" }))),
         senders: Effect.as(injected, config.phoneNumber === undefined ? [] : [config.phoneNumber]),

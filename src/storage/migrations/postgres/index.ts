@@ -5,6 +5,7 @@ import searchBacklog from "./0004_search_backlog.js"
 import inboundSenders from "./0005_inbound_senders.js"
 import readState from "./0006_read_state.js"
 import threadIndexDirection from "./0007_thread_index_direction.js"
+import inboundFetch from "./0008_inbound_fetch.js"
 
 /** PostgreSQL's migrations: one twin per SQLite migration, under the same name (../../Sql.ts has SQLite's). */
 export const postgresMigrations = {
@@ -14,5 +15,6 @@ export const postgresMigrations = {
   "0004_search_backlog": searchBacklog,
   "0005_inbound_senders": inboundSenders,
   "0006_read_state": readState,
-  "0007_thread_index_direction": threadIndexDirection
+  "0007_thread_index_direction": threadIndexDirection,
+  "0008_inbound_fetch": inboundFetch
 }
