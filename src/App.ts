@@ -3,6 +3,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { AppConfig, type AppConfigShape } from "./config/AppConfig.js"
 import { CatchUp } from "./messaging/CatchUp.js"
+import { InboundFetcher } from "./messaging/InboundFetcher.js"
 import { Ingest } from "./messaging/Ingest.js"
 import { Messaging } from "./messaging/Messaging.js"
 import { SetupCheck } from "./messaging/SetupCheck.js"
@@ -16,7 +17,14 @@ import { TwilioMemory } from "./twilio/TwilioMemory.js"
  * threading, the send guard…). What they leave open is the one thing that varies: Twilio, live or in memory,
  * and the configuration.
  */
-export const Services = Layer.mergeAll(Messaging.Default, Ingest.Default, CatchUp.Default, SetupCheck.Default, Database.Default)
+export const Services = Layer.mergeAll(
+  Messaging.Default,
+  Ingest.Default,
+  CatchUp.Default,
+  InboundFetcher.Default,
+  SetupCheck.Default,
+  Database.Default
+)
 
 export type AppServices = Layer.Layer.Success<typeof Services> | Twilio | AppConfig
 
@@ -27,12 +35,19 @@ export const appLayer = (config: AppConfigShape): Layer.Layer<AppServices, Layer
     : Services.pipe(Layer.provideMerge(Twilio.live))).pipe(Layer.provideMerge(AppConfig.layer(config)))
 
 /**
- * Messages and statuses that arrived while no webhook server was reachable; a failure is only logged. Replicas
- * starting together on one PostgreSQL run it once: the others find it running and skip it.
+ * How inbound messages and statuses reach the database from start-up on. With webhooks, catch-up once for what
+ * arrived while no webhook server was reachable (replicas starting together on one PostgreSQL run it once: the
+ * others find it running and skip it). Without (fetch mode), the fetcher, whose first fetch is that catch-up.
+ * A failure is only logged.
  */
-export const catchUpOnStart = Layer.scopedDiscard(Effect.gen(function*() {
+export const inboundOnStart = Layer.scopedDiscard(Effect.gen(function*() {
   const config = yield* AppConfig
   if (config.sandbox) return
+  const fetcher = yield* InboundFetcher
+  if (fetcher.enabled) {
+    yield* Effect.logInfo(`inbound: no public webhook URL, so ${fetcher.howRepliesArrive}; run configure-webhooks with a public https WEBHOOK_BASE_URL for webhooks`)
+    return yield* Effect.forkScoped(fetcher.run)
+  }
   const catchUp = yield* CatchUp
   const database = yield* Database
   yield* Effect.forkScoped(database.exclusive("catch-up", catchUp.sync(24)).pipe(

@@ -4,7 +4,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { appLayer, catchUpOnStart } from "./App.js"
+import { appLayer, inboundOnStart } from "./App.js"
 import { AppConfig, type AppConfigShape, loadConfig } from "./config/AppConfig.js"
 import { loggingLayer } from "./config/Logging.js"
 import type { WebhookServerOptions } from "./http/WebhookServer.js"
@@ -65,7 +65,7 @@ const serveMcp = (config: AppConfigShape) =>
     const runtime = yield* Effect.acquireRelease(
       Effect.sync(() =>
         ManagedRuntime.make(
-          Layer.mergeAll(webhookServer({ portTaken: "share" }), catchUpOnStart).pipe(
+          Layer.mergeAll(webhookServer({ portTaken: "share" }), inboundOnStart).pipe(
             Layer.provideMerge(appLayer(config)),
             Layer.provide(loggingLayer(config.logLevel))
           )
@@ -92,7 +92,7 @@ const serveWebhooks = (config: AppConfigShape) =>
   Effect.zipRight(
     Effect.logInfo(`twilio-mcp webhooks${config.sandbox ? " (sandbox: in-memory Twilio)" : ""}; database ${databaseLocation(config)}`),
     Layer.launch(
-      Layer.mergeAll(webhookServer({ portTaken: "fail" }), catchUpOnStart).pipe(Layer.provide(appLayer(config)))
+      Layer.mergeAll(webhookServer({ portTaken: "fail" }), inboundOnStart).pipe(Layer.provide(appLayer(config)))
     )
   )
 
@@ -105,7 +105,7 @@ const serveHttp = (config: AppConfigShape) =>
     const { McpAuthTokenMissing, McpRoute } = yield* Effect.promise(() => import("./http/McpRoute.js"))
     if (config.mcpAuthTokens.length === 0) return yield* new McpAuthTokenMissing()
     return yield* Layer.launch(
-      Layer.mergeAll(webhookServer({ portTaken: "fail", alsoServe: McpRoute(config.sandbox ? sandboxTools : tools) }), catchUpOnStart).pipe(
+      Layer.mergeAll(webhookServer({ portTaken: "fail", alsoServe: McpRoute(config.sandbox ? sandboxTools : tools) }), inboundOnStart).pipe(
         Layer.provide(appLayer(config))
       )
     )

@@ -18,6 +18,7 @@ import { SendKeys } from "../storage/SendKeys.js"
 import { Twilio } from "../twilio/Twilio.js"
 import { twilioErrorText } from "../twilio/TwilioErrors.js"
 import { Inbox } from "./Inbox.js"
+import { InboundFetcher } from "./InboundFetcher.js"
 import { type InboundMessage, Ingest } from "./Ingest.js"
 import { previewSegments, type SegmentPreview } from "./Segments.js"
 import { SendGuard } from "./SendGuard.js"
@@ -77,6 +78,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
     const ingest = yield* Ingest
     const database = yield* Database
     const readMarkers = yield* ReadMarkers
+    const fetcher = yield* InboundFetcher
     const defaultSender: string = config.phoneNumber ?? config.messagingServiceSid!
 
     /**
@@ -156,8 +158,9 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
         from: useService ? undefined : sender,
         messagingServiceSid: useService ? config.messagingServiceSid : undefined,
         mediaUrls: media,
-        // The URL as configured, credentials included: Twilio calls and signs it with them.
-        statusCallback: `${Redacted.value(config.webhookSigningBaseUrl)}${STATUS_PATH}`
+        // The URL as configured, credentials included: Twilio calls and signs it with them. Without a public
+        // URL it would point nowhere: statuses are fetched instead.
+        statusCallback: config.inbound === "webhook" ? `${Redacted.value(config.webhookSigningBaseUrl)}${STATUS_PATH}` : undefined
       }).pipe(
         Effect.tapError((error) =>
           Effect.all([
@@ -170,6 +173,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
           ]).pipe(Effect.ignore)
         )
       )
+      yield* fetcher.afterSend
       const from = sent.from ?? sender
       const result = (conversationId: string | null): SendResult => ({
         messageSid: sent.sid,
@@ -286,6 +290,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
      * inbound messages shown are marked read (wait_for_reply then waits for newer ones).
      */
     const thread = Effect.fn("Messaging.thread")(function*(query: ThreadQuery) {
+      yield* fetcher.beforeRead
       const conversation = yield* requireConversation(query.conversationId)
       const before = query.before === undefined ? undefined : yield* Effect.flatMap(
         messages.findRow(query.before),
@@ -353,7 +358,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
       }
     }
 
-    const inbound = (filter: InboundFilter) => messages.listInbound(filter)
+    const inbound = (filter: InboundFilter) => Effect.zipRight(fetcher.beforeRead, messages.listInbound(filter))
 
     /**
      * Waits for inbound messages in a thread (or from a sender). By default, the ones not yet returned (by an
@@ -371,7 +376,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
       onProgress: (waitedSeconds: number) => Effect.Effect<void>
     ) {
       const startedAt = yield* nowIso
-      const { filter, found } = yield* inbox.waitForReply(
+      const { filter, found } = yield* fetcher.whileWaiting(inbox.waitForReply(
         Effect.gen(function*() {
           const conversation = input.conversationId !== undefined
             ? yield* requireConversation(input.conversationId)
@@ -381,19 +386,21 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
         }),
         Duration.seconds(input.timeoutSeconds),
         onProgress
-      )
+      ))
       yield* readMarkers.advance(found.marks, yield* nowIso)
       const newest = found.messages[found.messages.length - 1]
       return {
         status: newest === undefined ? "timeout" as const : "reply" as const,
         conversationId: filter?.conversationId ?? newest?.conversationId ?? null,
         messages: found.messages,
-        since: found.cursor ?? input.since ?? filter?.floor ?? startedAt
+        since: found.cursor ?? input.since ?? filter?.floor ?? startedAt,
+        ...(newest === undefined && fetcher.enabled ? { note: fetcher.howRepliesArrive } : {})
       }
     })
 
     /** Threads by last activity, with unread counts; one who texted STOP last is not awaiting a reply. */
     const conversations = Effect.fn("Messaging.conversations")(function*(options: { readonly limit: number; readonly before?: string | undefined }) {
+      yield* fetcher.beforeRead
       const list = yield* threading.recent(options)
       const optedOut = new Set(yield* optOuts.optedOutAmong(Array.from(new Set(list.flatMap((c) => c.participants)))))
       return {
@@ -410,7 +417,7 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
     })
 
     const search = (query: { readonly query: string; readonly from?: string | undefined; readonly conversationId?: string | undefined; readonly limit: number }) =>
-      Effect.map(messages.search({ text: query.query, from: query.from, conversationId: query.conversationId, limit: query.limit }), (found) => ({
+      Effect.map(Effect.zipRight(fetcher.beforeRead, messages.search({ text: query.query, from: query.from, conversationId: query.conversationId, limit: query.limit })), (found) => ({
         messages: found
       }))
 
@@ -437,7 +444,8 @@ export class Messaging extends Effect.Service<Messaging>()("twilio-mcp/Messaging
     Inbox.Default,
     Ingest.Default,
     Database.Default,
-    ReadMarkers.Default
+    ReadMarkers.Default,
+    InboundFetcher.Default
   ]
 }) {}
 

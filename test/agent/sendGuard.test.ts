@@ -14,6 +14,7 @@ import * as Ref from "effect/Ref"
 import { parseConfig } from "../../src/config/AppConfig.js"
 import { Inbox } from "../../src/messaging/Inbox.js"
 import { Ingest } from "../../src/messaging/Ingest.js"
+import { InboundFetcher } from "../../src/messaging/InboundFetcher.js"
 import { Messaging } from "../../src/messaging/Messaging.js"
 import { SendGuard } from "../../src/messaging/SendGuard.js"
 import { Threading } from "../../src/messaging/Threading.js"
@@ -142,7 +143,8 @@ const capRaceGraph = (databasePath: string, atPreCheck: Effect.Effect<void>, atR
       Inbox.Default,
       Ingest.Default,
       Database.Default,
-      ReadMarkers.Default
+      ReadMarkers.Default,
+      InboundFetcher.Default
     )),
     Layer.provide(TwilioMemory.layer),
     Layer.provide(testConfigLayer(testConfig({ databasePath, maxPerHour: 1 })))

@@ -23,8 +23,11 @@ export interface TwilioEmulator {
   readonly close: () => Promise<void>
 }
 
-/** The emulator on a free 127.0.0.1 port; inbound messages to OUR_NUMBER are posted to `webhookBaseUrl`. */
-export const startEmulator = async (webhookBaseUrl: string): Promise<TwilioEmulator> => {
+/**
+ * The emulator on a free 127.0.0.1 port; inbound messages to OUR_NUMBER are posted to `webhookBaseUrl`, or
+ * without one, only stored (a number whose messaging webhook was never set).
+ */
+export const startEmulator = async (webhookBaseUrl?: string): Promise<TwilioEmulator> => {
   const emulator = await createEmulator({
     service: "twilio",
     hostname: "127.0.0.1",
@@ -32,7 +35,7 @@ export const startEmulator = async (webhookBaseUrl: string): Promise<TwilioEmula
     seed: {
       twilio: {
         account: { sid: ACCOUNT_SID, auth_token: AUTH_TOKEN },
-        phone_numbers: [{ phone_number: OUR_NUMBER, sms_url: `${webhookBaseUrl}/webhooks/twilio/sms` }]
+        phone_numbers: [{ phone_number: OUR_NUMBER, ...(webhookBaseUrl === undefined ? {} : { sms_url: `${webhookBaseUrl}/webhooks/twilio/sms` }) }]
       }
     }
   })

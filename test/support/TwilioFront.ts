@@ -14,6 +14,8 @@ export interface TwilioFront {
   readonly requests: () => ReadonlyArray<string>
   /** How many requests so far match `pattern` ("GET /2010-04-01/…/Messages.json"). */
   readonly count: (pattern: RegExp) => number
+  /** The form bodies of the POST requests matching `pattern`. */
+  readonly forms: (pattern: RegExp) => ReadonlyArray<URLSearchParams>
   readonly setAccountType: (type: "Trial" | "Full") => void
   readonly setCapabilities: (phoneNumber: string, capabilities: { sms: boolean; mms: boolean }) => void
   readonly setUseInboundWebhookOnNumber: (serviceSid: string, value: boolean) => void
@@ -35,7 +37,7 @@ const json = (response: http.ServerResponse, status: number, body: unknown) => {
 
 export const startTwilioFront = async (emulator: TwilioEmulator): Promise<TwilioFront> => {
   const emulatorUrl = emulator.url
-  const seen: Array<string> = []
+  const seen: Array<{ readonly request: string; readonly form: URLSearchParams }> = []
   let accountType: string | undefined
   const capabilities = new Map<string, { sms: boolean; mms: boolean }>()
   const useOnNumber = new Map<string, boolean>()
@@ -89,16 +91,16 @@ export const startTwilioFront = async (emulator: TwilioEmulator): Promise<Twilio
   const server = http.createServer(async (request, response) => {
     const target = new URL(request.url ?? "/", emulatorUrl)
     const method = request.method ?? "GET"
-    seen.push(`${method} ${target.pathname}`)
     const chunks: Array<Buffer> = []
     for await (const chunk of request) chunks.push(chunk as Buffer)
     const body = Buffer.concat(chunks)
+    seen.push({ request: `${method} ${target.pathname}`, form: new URLSearchParams(body.toString()) })
     const limit = limits.find((l) => l.left > 0 && l.pattern.test(`${method} ${target.pathname}`))
     if (limit !== undefined) {
       limit.left--
       return json(response, 429, { code: 20429, message: "Too Many Requests", more_info: "https://www.twilio.com/docs/errors/20429", status: 429 })
     }
-    if (local(method, target.pathname, new URLSearchParams(body.toString()), response)) return
+    if (local(method, target.pathname, seen[seen.length - 1]!.form, response)) return
     await storing
     try {
       const headers = Object.fromEntries(Object.entries(request.headers).filter(([k]) => k !== "host" && k !== "content-length")) as Record<string, string>
@@ -117,8 +119,9 @@ export const startTwilioFront = async (emulator: TwilioEmulator): Promise<Twilio
 
   return {
     url,
-    requests: () => [...seen],
-    count: (pattern) => seen.filter((r) => pattern.test(r)).length,
+    requests: () => seen.map((s) => s.request),
+    count: (pattern) => seen.filter((s) => pattern.test(s.request)).length,
+    forms: (pattern) => seen.filter((s) => pattern.test(s.request)).map((s) => s.form),
     setAccountType: (type) => void (accountType = type),
     setCapabilities: (phoneNumber, value) => void capabilities.set(phoneNumber, value),
     setUseInboundWebhookOnNumber: (serviceSid, value) => void useOnNumber.set(serviceSid, value),
