@@ -62,7 +62,7 @@ describe("the server on PostgreSQL", () => {
     for (const port of [env.WEBHOOK_PORT, other.WEBHOOK_PORT]) {
       const response = await fetch(`http://127.0.0.1:${port}/healthz`)
       const body = await response.json()
-      expect(body).toMatchObject({ status: "ok", database: "ok", storage: { engine: "postgresql", migration: "0007_thread_index_direction" } })
+      expect(body).toMatchObject({ status: "ok", database: "ok", storage: { engine: "postgresql", migration: "0008_inbound_fetch" } })
       expect(JSON.stringify(body)).not.toContain(database)
     }
     for (const replica of replicas) {
@@ -76,7 +76,7 @@ describe("the server on PostgreSQL", () => {
     const server = spawnServer(env, ["check"], dir)
     await exitWithin(server)
     expect(server.stdout.text()).toMatch(
-      new RegExp(`^ok {3}database: PostgreSQL \\d+\\.\\d+\\S* at 127\\.0\\.0\\.1:\\d+/${database} is writable \\(migrations up to 0007_thread_index_direction\\)$`, "m")
+      new RegExp(`^ok {3}database: PostgreSQL \\d+\\.\\d+\\S* at 127\\.0\\.0\\.1:\\d+/${database} is writable \\(migrations up to 0008_inbound_fetch\\)$`, "m")
     )
     expect(everything(server)).not.toContain(PASSWORD)
     expect(everything(server)).not.toContain(ROLE)

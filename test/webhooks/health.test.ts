@@ -54,7 +54,7 @@ describe("GET /healthz", () => {
         storage: {
           engine: onPostgres ? "postgresql" : "sqlite",
           version: expect.stringMatching(/^\d+\.\d+/),
-          migration: "0007_thread_index_direction"
+          migration: "0008_inbound_fetch"
         }
       })
       expect(Number.isInteger(reply.json.uptimeSeconds)).toBe(true)
