@@ -27,7 +27,8 @@ export default defineConfig({
           ],
           exclude: [
             "test/unit/{Config,SearchRanking,GroupCommit,Package,ReleaseDatabase}.test.ts",
-            "test/e2e/package.test.ts"
+            "test/e2e/package.test.ts",
+            "test/e2e/readme.test.ts"
           ],
           env: { TEST_DIALECT: "postgres" },
           globalSetup: ["test/support/postgresServer.ts"],

@@ -5,10 +5,13 @@ import { AppConfig, type AppConfigShape } from "./config/AppConfig.js"
 import { CatchUp } from "./messaging/CatchUp.js"
 import { InboundFetcher } from "./messaging/InboundFetcher.js"
 import { Ingest } from "./messaging/Ingest.js"
-import { Messaging } from "./messaging/Messaging.js"
+import { Conversations } from "./messaging/Conversations.js"
+import { Delivery } from "./messaging/Delivery.js"
+import { Replies } from "./messaging/Replies.js"
+import { Sending } from "./messaging/Sending.js"
 import { SetupCheck } from "./messaging/SetupCheck.js"
 import { Database } from "./storage/Database.js"
-import { SandboxCarrier } from "./twilio/SandboxCarrier.js"
+import { SandboxCarrier } from "./messaging/SandboxCarrier.js"
 import { Twilio } from "./twilio/Twilio.js"
 import { TwilioMemory } from "./twilio/TwilioMemory.js"
 
@@ -18,7 +21,10 @@ import { TwilioMemory } from "./twilio/TwilioMemory.js"
  * and the configuration.
  */
 export const Services = Layer.mergeAll(
-  Messaging.Default,
+  Sending.Default,
+  Delivery.Default,
+  Conversations.Default,
+  Replies.Default,
   Ingest.Default,
   CatchUp.Default,
   InboundFetcher.Default,

@@ -16,7 +16,7 @@ import { nowIso } from "../domain/Time.js"
 import { SMS_PATH, STATUS_PATH } from "../domain/WebhookPaths.js"
 import { Ingest } from "../messaging/Ingest.js"
 import { Database } from "../storage/Database.js"
-import { SERVER_VERSION } from "../mcp/Bridge.js"
+import { SERVER_VERSION } from "../config/Version.js"
 import { extraFields, type Form, formOf, InboundForm, mediaFields, StatusForm } from "./WebhookForms.js"
 import { RejectionLog } from "./RejectionLog.js"
 

@@ -4,14 +4,13 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
-import packageJson from "../../package.json" with { type: "json" }
+import { SERVER_VERSION } from "../config/Version.js"
 import { formatParseError } from "../domain/ParseErrors.js"
 import { toolJsonSchema } from "./JsonSchema.js"
 import { Progress } from "./Progress.js"
 import type { Tool } from "./Tool.js"
 
-export const SERVER_NAME = "twilio-mcp"
-export const SERVER_VERSION: string = packageJson.version
+const SERVER_NAME = "twilio-mcp"
 
 const failure = (text: string): CallToolResult => ({ isError: true, content: [{ type: "text", text }] })
 

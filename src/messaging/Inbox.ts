@@ -5,7 +5,8 @@ import * as Effect from "effect/Effect"
 import type { StorageError } from "../domain/Errors.js"
 import type { Message } from "../domain/Message.js"
 import { Database } from "../storage/Database.js"
-import { MessageStore, type ReadMark } from "../storage/MessageStore.js"
+import { MessageReads } from "../storage/MessageReads.js"
+import type { ReadMark } from "../storage/MessageRows.js"
 
 const PROGRESS_EVERY = Duration.seconds(5)
 
@@ -33,7 +34,7 @@ const none: Replies = { messages: [], cursor: undefined, marks: [] }
  */
 export class Inbox extends Effect.Service<Inbox>()("twilio-mcp/Inbox", {
   effect: Effect.gen(function*() {
-    const messages = yield* MessageStore
+    const messages = yield* MessageReads
     const database = yield* Database
     // Made by the first waiter to look, completed (and dropped) by the next inbound message this process stores.
     let arrival: Deferred.Deferred<void> | undefined
@@ -86,5 +87,5 @@ export class Inbox extends Effect.Service<Inbox>()("twilio-mcp/Inbox", {
 
     return { notify, waitForReply } as const
   }),
-  dependencies: [MessageStore.Default, Database.Default]
+  dependencies: [MessageReads.Default, Database.Default]
 }) {}

@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { AppConfig, commandLine, currentLocation } from "../config/AppConfig.js"
+import { AppConfig } from "../config/AppConfig.js"
+import { commandLine, currentLocation } from "../config/Install.js"
 import { withoutCredentials } from "../domain/Text.js"
 import { SMS_PATH } from "../domain/WebhookPaths.js"
 import { Database } from "../storage/Database.js"

@@ -3,7 +3,7 @@ import * as Option from "effect/Option"
 import { AppConfig } from "../config/AppConfig.js"
 import { normalizeParticipants, participantKey } from "../domain/Address.js"
 import type { ConversationId, Metadata } from "../domain/Conversation.js"
-import { AutoCreateDisabled } from "../domain/Errors.js"
+import { AutoCreateDisabled, ConversationNotFound } from "../domain/Errors.js"
 import { ConversationStore, type NewConversation } from "../storage/ConversationStore.js"
 
 const newConversation = (participants: ReadonlyArray<string>, metadata: Metadata | null, now: string): NewConversation => {
@@ -65,8 +65,19 @@ export class Threading extends Effect.Service<Threading>()("twilio-mcp/Threading
       return keys.map((key) => found.get(key) ?? null)
     })
 
+    /** The thread `id`, or ConversationNotFound: for a conversationId a model passed in. */
+    const require = (id: string) =>
+      Effect.flatMap(
+        store.findById(id),
+        Option.match({
+          onNone: () => Effect.fail(new ConversationNotFound({ conversationId: id })),
+          onSome: Effect.succeed
+        })
+      )
+
     return {
       find,
+      require,
       open,
       plan,
       forMessages,

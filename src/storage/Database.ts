@@ -4,7 +4,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { StorageError } from "../domain/Errors.js"
 import { Engine, type ExclusiveTask } from "./Engine.js"
-import { reasonOf, SqlLive } from "./Sql.js"
+import { SqlLive } from "./Sql.js"
+import { reasonOf } from "./SqlReason.js"
 
 /**
  * A failed query as a StorageError that keeps the database's own reason ("database or disk is full",

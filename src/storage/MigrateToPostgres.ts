@@ -11,7 +11,7 @@ import { type ColumnType, jsonTable } from "./Dialect.js"
 import { Engine } from "./Engine.js"
 import { insertColumns } from "./MessageStore.js"
 import { postgresLayer } from "./Postgres.js"
-import { sqliteLayer } from "./Sql.js"
+import { sqliteLayer } from "./Sqlite.js"
 
 /** Rows per statement: one JSON parameter of a few MB at most, one transaction each. */
 const CHUNK = 2_000

@@ -18,7 +18,8 @@ import * as Stream from "effect/Stream"
 import pg from "pg"
 import { StorageError } from "../domain/Errors.js"
 import { Engine, type ExclusiveTask, lockedTransactions } from "./Engine.js"
-import { postgresLocation, reasonOf } from "./Sql.js"
+import { postgresLocation } from "./Location.js"
+import { reasonOf } from "./SqlReason.js"
 import { postgresMigrations } from "./migrations/postgres/index.js"
 
 /**

@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { storageError } from "./Database.js"
 import { jsonTable } from "./Dialect.js"
-import type { ReadMark } from "./MessageStore.js"
+import type { ReadMark } from "./MessageRows.js"
 import { SqlLive } from "./Sql.js"
 
 const Marks = Schema.parseJson(Schema.Array(Schema.Struct({ scope: Schema.String, message_id: Schema.Number, at: Schema.String })))

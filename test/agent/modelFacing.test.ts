@@ -10,7 +10,7 @@ import * as TestClock from "effect/TestClock"
 import { Timestamp } from "../../src/domain/Time.js"
 import { listTools } from "../../src/mcp/Bridge.js"
 import { sandboxTools } from "../../src/mcp/tools/index.js"
-import { Messaging } from "../../src/messaging/Messaging.js"
+import { Ingest } from "../../src/messaging/Ingest.js"
 import { Database } from "../../src/storage/Database.js"
 import { MessageStore } from "../../src/storage/MessageStore.js"
 import { Twilio } from "../../src/twilio/Twilio.js"
@@ -214,11 +214,11 @@ describe("one rule for times", () => {
 describe("Twilio's error text", () => {
   it.effect("a status callback's ErrorMessage is kept; without one, the code's meaning is shown — as on a live fetch", () =>
     Effect.gen(function*() {
-      const messaging = yield* Messaging
+      const ingest = yield* Ingest
       const withText = yield* send(alice)
-      yield* messaging.applyStatus({ sid: withText.messageSid, status: "failed", errorCode: 30002, errorMessage: "Account suspended", at: new Date(0).toISOString() })
+      yield* ingest.status({ sid: withText.messageSid, status: "failed", errorCode: 30002, errorMessage: "Account suspended", at: new Date(0).toISOString() })
       const withoutText = yield* send(bob)
-      yield* messaging.applyStatus({ sid: withoutText.messageSid, status: "undelivered", errorCode: 30003, at: new Date(0).toISOString() })
+      yield* ingest.status({ sid: withoutText.messageSid, status: "undelivered", errorCode: 30003, at: new Date(0).toISOString() })
       const sql = yield* SqlClient.SqlClient
       expect(yield* sql`SELECT error_message FROM message_events WHERE message_sid = ${withText.messageSid}`).toEqual([{ error_message: "Account suspended" }])
 

@@ -11,17 +11,14 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
-import { parseConfig } from "../../src/config/AppConfig.js"
-import { Inbox } from "../../src/messaging/Inbox.js"
-import { Ingest } from "../../src/messaging/Ingest.js"
-import { InboundFetcher } from "../../src/messaging/InboundFetcher.js"
-import { Messaging } from "../../src/messaging/Messaging.js"
+import { parseConfig } from "../../src/config/LoadConfig.js"
 import { SendGuard } from "../../src/messaging/SendGuard.js"
+import { InboundFetcher } from "../../src/messaging/InboundFetcher.js"
+import { Sending } from "../../src/messaging/Sending.js"
 import { Threading } from "../../src/messaging/Threading.js"
 import { Database } from "../../src/storage/Database.js"
 import { MessageStore } from "../../src/storage/MessageStore.js"
 import { OptOuts } from "../../src/storage/OptOuts.js"
-import { ReadMarkers } from "../../src/storage/ReadMarkers.js"
 import { SendKeys } from "../../src/storage/SendKeys.js"
 import { SendLog } from "../../src/storage/SendLog.js"
 import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
@@ -133,17 +130,14 @@ const capRaceGraph = (databasePath: string, atPreCheck: Effect.Effect<void>, atR
     })
   ).pipe(Layer.provide(SendLog.Default))
   const guard = SendGuard.DefaultWithoutDependencies.pipe(Layer.provide(Layer.mergeAll(gatedSendLog, OptOuts.Default, Database.Default)))
-  return Messaging.DefaultWithoutDependencies.pipe(
+  return Sending.DefaultWithoutDependencies.pipe(
     Layer.provide(Layer.mergeAll(
       guard,
       MessageStore.Default,
       Threading.Default,
       OptOuts.Default,
       SendKeys.Default,
-      Inbox.Default,
-      Ingest.Default,
       Database.Default,
-      ReadMarkers.Default,
       InboundFetcher.Default
     )),
     Layer.provide(TwilioMemory.layer),

@@ -14,7 +14,8 @@ import * as Bridge from "../../src/mcp/Bridge.js"
 import { Progress } from "../../src/mcp/Progress.js"
 import type { Tool } from "../../src/mcp/Tool.js"
 import { sandboxTools } from "../../src/mcp/tools/index.js"
-import { Messaging, type SendInput } from "../../src/messaging/Messaging.js"
+import { Ingest } from "../../src/messaging/Ingest.js"
+import { Sending, type SendInput } from "../../src/messaging/Sending.js"
 import { makeTestLayer, testConfig, type TestLayer } from "../support/TestLayer.js"
 import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
 import { messageSid, ours } from "../unit/support.js"
@@ -68,18 +69,18 @@ export const inbound = (
     readonly messagingServiceSid?: string
   } = {}
 ) =>
-  Effect.flatMap(Messaging, (m) => {
+  Effect.flatMap(Ingest, (m) => {
     const sid = options.sid ?? messageSid(0x40000 + ++counter)
     const { extra = {}, messagingServiceSid, to = ours } = options
     return Effect.map(
-      m.recordInbound({ sid, from: from as never, to: to as never, body, media: [], extra, messagingServiceSid }),
+      m.inbound({ sid, from: from as never, to: to as never, body, media: [], extra, messagingServiceSid }),
       (result) => ({ ...result, sid })
     )
   })
 
 /** Messaging.send with a default text. */
 export const sendSms = (input: Omit<SendInput, "message"> & { readonly message?: string }) =>
-  Effect.flatMap(Messaging, (m) => m.send({ message: "hello", ...input }))
+  Effect.flatMap(Sending, (m) => m.send({ message: "hello", ...input }))
 
 export const sentByTwilio = Effect.flatMap(TwilioMemory, (t) => t.sent)
 

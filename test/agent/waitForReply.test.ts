@@ -13,7 +13,7 @@ import * as TestClock from "effect/TestClock"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Messaging } from "../../src/messaging/Messaging.js"
+import { Replies } from "../../src/messaging/Replies.js"
 import { onPostgres } from "../support/Dialect.js"
 import { TestLayer } from "../support/TestLayer.js"
 import { alice, bob, carol, send } from "../unit/support.js"
@@ -27,7 +27,7 @@ interface WaitInput {
 }
 
 const awaitReply = (input: WaitInput) =>
-  Effect.flatMap(Messaging, (m) => m.awaitReply({ timeoutSeconds: 30, ...input }, () => Effect.void))
+  Effect.flatMap(Replies, (m) => m.awaitReply({ timeoutSeconds: 30, ...input }, () => Effect.void))
 
 /** A wait_for_reply running in the background (30 s unless told). */
 const startWaiting = (input: WaitInput) => Effect.fork(awaitReply(input))

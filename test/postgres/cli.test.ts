@@ -12,7 +12,10 @@ import * as path from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest"
 import { Services } from "../../src/App.js"
 import { AppConfig } from "../../src/config/AppConfig.js"
-import { Messaging } from "../../src/messaging/Messaging.js"
+import { Conversations } from "../../src/messaging/Conversations.js"
+import { Ingest } from "../../src/messaging/Ingest.js"
+import { Replies } from "../../src/messaging/Replies.js"
+import { Sending } from "../../src/messaging/Sending.js"
 import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
 import { adminQuery, withDatabase } from "../support/pgAdmin.js"
 import { freePort } from "../support/ports.js"
@@ -99,14 +102,17 @@ describe("migrate-to-postgres", () => {
     const sqlite = path.join(dir, "history.db")
     // History made by the server itself on SQLite.
     const made = await Effect.runPromise(Effect.gen(function*() {
-      const m = yield* Messaging
-      const sent = yield* m.send({ to: alice, message: "Your parcel ships today", idempotencyKey: "order-7" })
-      yield* m.applyStatus({ sid: sent.messageSid, status: "delivered", at: new Date().toISOString() })
-      yield* m.recordInbound({ sid: messageSid(1), from: alice as never, to: ours as never, body: "Thanks, café at noon?", media: [], extra: {} })
+      const sending = yield* Sending
+      const ingest = yield* Ingest
+      const replies = yield* Replies
+      const conversations = yield* Conversations
+      const sent = yield* sending.send({ to: alice, message: "Your parcel ships today", idempotencyKey: "order-7" })
+      yield* ingest.status({ sid: sent.messageSid, status: "delivered", at: new Date().toISOString() })
+      yield* ingest.inbound({ sid: messageSid(1), from: alice as never, to: ours as never, body: "Thanks, café at noon?", media: [], extra: {} })
       // Shown to a model: read (migration 0006's marker).
-      expect((yield* m.awaitReply({ conversationId: sent.conversationId!, timeoutSeconds: 1 }, () => Effect.void)).messages).toHaveLength(1)
-      yield* m.recordInbound({ sid: messageSid(2), from: bob as never, to: ours as never, body: "STOP", media: [], extra: {} })
-      yield* m.createConversation([alice, bob], { topic: "group" })
+      expect((yield* replies.awaitReply({ conversationId: sent.conversationId!, timeoutSeconds: 1 }, () => Effect.void)).messages).toHaveLength(1)
+      yield* ingest.inbound({ sid: messageSid(2), from: bob as never, to: ours as never, body: "STOP", media: [], extra: {} })
+      yield* conversations.createConversation([alice, bob], { topic: "group" })
       return sent
     }).pipe(
       Effect.provide(Services.pipe(
@@ -141,18 +147,21 @@ describe("migrate-to-postgres", () => {
 
       // The copy, through the server's own services on PostgreSQL.
       await Effect.runPromise(Effect.gen(function*() {
-        const m = yield* Messaging
+        const conversations = yield* Conversations
+        const sending = yield* Sending
+        const ingest = yield* Ingest
+        const replies = yield* Replies
         // What a model was shown on SQLite stays read (before the thread is read here, which marks it too).
-        expect((yield* m.conversations({ limit: 10 })).conversations.find((c) => c.conversationId === made.conversationId)).toMatchObject({ unread: 0 })
-        const status = yield* m.thread({ conversationId: made.conversationId as never, includeContext: false, limit: 10 })
+        expect((yield* conversations.conversations({ limit: 10 })).conversations.find((c) => c.conversationId === made.conversationId)).toMatchObject({ unread: 0 })
+        const status = yield* conversations.thread({ conversationId: made.conversationId as never, includeContext: false, limit: 10 })
         expect(status.messages.map((x: { body: string }) => x.body)).toEqual(["Your parcel ships today", "Thanks, café at noon?"])
         expect(status.messages[0]).toMatchObject({ status: "delivered" })
-        expect((yield* m.search({ query: "cafe", limit: 10 })).messages.map((x) => x.body)).toEqual(["Thanks, café at noon?"])
-        expect(yield* Effect.flip(m.send({ to: bob, message: "hello?" }))).toMatchObject({ _tag: "OptedOut" })
-        expect(yield* m.send({ to: alice, message: "Your parcel ships today", idempotencyKey: "order-7" })).toMatchObject({ messageSid: made.messageSid, replayed: true })
+        expect((yield* conversations.search({ query: "cafe", limit: 10 })).messages.map((x) => x.body)).toEqual(["Thanks, café at noon?"])
+        expect(yield* Effect.flip(sending.send({ to: bob, message: "hello?" }))).toMatchObject({ _tag: "OptedOut" })
+        expect(yield* sending.send({ to: alice, message: "Your parcel ships today", idempotencyKey: "order-7" })).toMatchObject({ messageSid: made.messageSid, replayed: true })
         // New messages take ids after the copied ones.
-        yield* m.recordInbound({ sid: messageSid(3), from: alice as never, to: ours as never, body: "one more", media: [], extra: {} })
-        const inbound = yield* m.inbound({ from: alice, limit: 10 })
+        yield* ingest.inbound({ sid: messageSid(3), from: alice as never, to: ours as never, body: "one more", media: [], extra: {} })
+        const inbound = yield* replies.inbound({ from: alice, limit: 10 })
         expect(inbound.messages.map((x) => x.body)).toEqual(["one more", "Thanks, café at noon?"])
       }).pipe(Effect.provide(TestLayer({ databaseUrl: Redacted.make(target) }))))
     } finally {

@@ -11,7 +11,9 @@ import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { Messaging } from "../../src/messaging/Messaging.js"
+import { Ingest } from "../../src/messaging/Ingest.js"
+import { Replies } from "../../src/messaging/Replies.js"
+import { Sending } from "../../src/messaging/Sending.js"
 import type { Address } from "../../src/domain/Address.js"
 import type { MessageStatus } from "../../src/domain/Message.js"
 import { Database } from "../../src/storage/Database.js"
@@ -40,10 +42,10 @@ const query = <A extends object>(graph: Graph, statement: string) =>
   on(graph, Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<A>(statement)))
 
 const inboundOn = (graph: Graph, sid: string, from: string, body = "hi") =>
-  on(graph, Effect.flatMap(Messaging, (m) => m.recordInbound({ sid, from: from as never, to: ours as string as Address, body, media: [], extra: {} })))
+  on(graph, Effect.flatMap(Ingest, (m) => m.inbound({ sid, from: from as never, to: ours as string as Address, body, media: [], extra: {} })))
 
 const statusOn = (graph: Graph, sid: string, status: MessageStatus) =>
-  on(graph, Effect.flatMap(Messaging, (m) => m.applyStatus({ sid, status, at: new Date().toISOString() })))
+  on(graph, Effect.flatMap(Ingest, (m) => m.status({ sid, status, at: new Date().toISOString() })))
 
 describe("two replicas on one PostgreSQL", () => {
   // README: a write waits 10 s at most for the lock; a process stopped mid-transaction loses it after 15 s.
@@ -96,7 +98,7 @@ describe("two replicas on one PostgreSQL", () => {
   it.live("status callbacks split across replicas and out of order, some before the send is stored: once each, the highest wins", () =>
     Effect.scoped(Effect.gen(function*() {
       const { a, b } = yield* replicas()
-      const sent = yield* on(a, Effect.flatMap(Messaging, (m) => m.send({ to: alice, message: "one" })))
+      const sent = yield* on(a, Effect.flatMap(Sending, (m) => m.send({ to: alice, message: "one" })))
       const sid = (sent as { messageSid: string }).messageSid
       const order = ["delivered", "sent", "queued", "delivered", "sent", "queued"] as const
       yield* Effect.forEach(order, (status, i) => statusOn(i % 2 === 0 ? a : b, sid, status), { concurrency: "unbounded" })
@@ -123,7 +125,7 @@ describe("two replicas on one PostgreSQL", () => {
     Effect.scoped(Effect.gen(function*() {
       const { a, b } = yield* replicas({ maxPerHour: 3 })
       const results = yield* Effect.forEach(Array.from({ length: 10 }, (_, i) => i), (i) =>
-        on(i % 2 === 0 ? a : b, Effect.either(Effect.flatMap(Messaging, (m) => m.send({ to: alice, message: `n${i}` })))), {
+        on(i % 2 === 0 ? a : b, Effect.either(Effect.flatMap(Sending, (m) => m.send({ to: alice, message: `n${i}` })))), {
         concurrency: "unbounded"
       })
       const sentA = yield* on(a, Effect.flatMap(TwilioMemory, (t) => t.sent))
@@ -137,7 +139,7 @@ describe("two replicas on one PostgreSQL", () => {
     Effect.scoped(Effect.gen(function*() {
       const { a, b } = yield* replicas()
       const results = yield* Effect.forEach([a, b, a, b], (graph) =>
-        on(graph, Effect.either(Effect.flatMap(Messaging, (m) => m.send({ to: alice, message: "once", idempotencyKey: "order-42" })))), {
+        on(graph, Effect.either(Effect.flatMap(Sending, (m) => m.send({ to: alice, message: "once", idempotencyKey: "order-42" })))), {
         concurrency: "unbounded"
       })
       const sentA = yield* on(a, Effect.flatMap(TwilioMemory, (t) => t.sent))
@@ -155,7 +157,7 @@ describe("two replicas on one PostgreSQL", () => {
     Effect.scoped(Effect.gen(function*() {
       const { a, b } = yield* replicas()
       yield* inboundOn(a, messageSid(0xa001), alice, "STOP")
-      const refused = yield* on(b, Effect.flip(Effect.flatMap(Messaging, (m) => m.send({ to: alice, message: "still there?" }))))
+      const refused = yield* on(b, Effect.flip(Effect.flatMap(Sending, (m) => m.send({ to: alice, message: "still there?" }))))
       expect(refused).toMatchObject({ _tag: "OptedOut", recipient: alice })
       expect(yield* on(b, Effect.flatMap(TwilioMemory, (t) => t.sent))).toEqual([])
     })))
@@ -163,8 +165,8 @@ describe("two replicas on one PostgreSQL", () => {
   it.live("wait_for_reply on one replica wakes within a second of a reply stored by the other (LISTEN/NOTIFY)", () =>
     Effect.scoped(Effect.gen(function*() {
       const { a, b } = yield* replicas()
-      const sent = yield* on(a, Effect.flatMap(Messaging, (m) => m.send({ to: alice, message: "Coming?" })))
-      const waiter = yield* on(a, Effect.flatMap(Messaging, (m) =>
+      const sent = yield* on(a, Effect.flatMap(Sending, (m) => m.send({ to: alice, message: "Coming?" })))
+      const waiter = yield* on(a, Effect.flatMap(Replies, (m) =>
         m.awaitReply({ conversationId: sent.conversationId!, timeoutSeconds: 30 }, () => Effect.void))).pipe(Effect.fork)
       // Long enough for the waiter to have looked once and be listening.
       yield* Effect.sleep("300 millis")

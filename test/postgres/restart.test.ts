@@ -8,7 +8,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { inject } from "vitest"
-import { Messaging } from "../../src/messaging/Messaging.js"
+import { Ingest } from "../../src/messaging/Ingest.js"
+import { Replies } from "../../src/messaging/Replies.js"
 import { TestLayer } from "../support/TestLayer.js"
 import { adminQuery } from "../support/pgAdmin.js"
 import { alice, messageSid, ours } from "../unit/support.js"
@@ -55,9 +56,9 @@ describe("a database restart", () => {
       const onA = <X, E>(e: Effect.Effect<X, E, any>) => Effect.provide(e, a) as Effect.Effect<X, E>
       const onB = <X, E>(e: Effect.Effect<X, E, any>) => Effect.provide(e, b) as Effect.Effect<X, E>
       const reply = (n: number) =>
-        onB(Effect.flatMap(Messaging, (m) =>
-          m.recordInbound({ sid: messageSid(n), from: alice as never, to: ours as never, body: `reply ${n}`, media: [], extra: {} })))
-      const wait = onA(Effect.flatMap(Messaging, (m) => m.awaitReply({ from: alice, timeoutSeconds: 30 }, () => Effect.void)))
+        onB(Effect.flatMap(Ingest, (m) =>
+          m.inbound({ sid: messageSid(n), from: alice as never, to: ours as never, body: `reply ${n}`, media: [], extra: {} })))
+      const wait = onA(Effect.flatMap(Replies, (m) => m.awaitReply({ from: alice, timeoutSeconds: 30 }, () => Effect.void)))
 
       const first = yield* Effect.fork(wait)
       yield* Effect.sleep("300 millis")
@@ -68,7 +69,7 @@ describe("a database restart", () => {
       // The NOTIFY went to a connection that was gone: found once the listener noticed (its heartbeat, 5 s + 2 s).
       expect(Date.now() - started).toBeLessThan(8_000)
 
-      const second = yield* Effect.fork(onA(Effect.flatMap(Messaging, (m) =>
+      const second = yield* Effect.fork(onA(Effect.flatMap(Replies, (m) =>
         m.awaitReply({ from: alice, since: new Date().toISOString(), timeoutSeconds: 30 }, () => Effect.void))))
       yield* Effect.sleep("300 millis")
       const again = Date.now()

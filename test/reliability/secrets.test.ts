@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { parseConfig } from "../../src/config/AppConfig.js"
+import { parseConfig } from "../../src/config/LoadConfig.js"
 import { ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER } from "../support/Emulator.js"
 import { exitWithin, type ServerProcess, spawnServer, stopAll } from "../support/ServerProcess.js"
 import { type Stack, startStack } from "../support/Stack.js"

@@ -5,15 +5,10 @@ import * as Redacted from "effect/Redacted"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import {
-  type AppConfigShape,
-  commandLine,
-  ConfigInvalid,
-  loadConfig,
-  type Location,
-  parseConfig
-} from "../../src/config/AppConfig.js"
-import { Messaging } from "../../src/messaging/Messaging.js"
+import type { AppConfigShape } from "../../src/config/AppConfig.js"
+import { commandLine, type Location } from "../../src/config/Install.js"
+import { ConfigInvalid, loadConfig, parseConfig } from "../../src/config/LoadConfig.js"
+import { Sending } from "../../src/messaging/Sending.js"
 import { TestLayer } from "../support/TestLayer.js"
 import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
 import { alice } from "./support.js"
@@ -296,7 +291,7 @@ describe("MCP_AUTH_TOKEN and MCP_ALLOWED_HOSTS (the http command)", () => {
 describe("WEBHOOK_BASE_URL reaches the status callback", () => {
   it.effect("a trailing slash does not double the slash in statusCallback", () =>
     Effect.gen(function*() {
-      yield* Effect.flatMap(Messaging, (m) => m.send({ to: alice, message: "hi" }))
+      yield* Effect.flatMap(Sending, (m) => m.send({ to: alice, message: "hi" }))
       const [sent] = yield* Effect.flatMap(TwilioMemory, (t) => t.sent)
       expect(sent?.statusCallback).toBe("https://abc123.ngrok.io/base/webhooks/twilio/status")
     }).pipe(

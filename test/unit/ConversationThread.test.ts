@@ -2,12 +2,12 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import type { ConversationId } from "../../src/domain/Conversation.js"
-import { Messaging, type ThreadQuery } from "../../src/messaging/Messaging.js"
+import { Conversations, type ThreadQuery } from "../../src/messaging/Conversations.js"
 import { TestLayer } from "../support/TestLayer.js"
 import { alice, bob, messageSid, ours, receive, send } from "./support.js"
 
 const thread = (conversationId: string, options: Partial<Omit<ThreadQuery, "conversationId">> = {}) =>
-  Effect.flatMap(Messaging, (m) =>
+  Effect.flatMap(Conversations, (m) =>
     m.thread({ conversationId: conversationId as ConversationId, includeContext: false, limit: 50, ...options }))
 
 /**
@@ -119,7 +119,7 @@ describe("get_conversation_thread context", () => {
   it.effect("an empty conversation has zero counts and its creation time as last activity", () =>
     Effect.gen(function*() {
       yield* TestClock.adjust(5000)
-      const { conversationId, createdAt } = yield* Effect.flatMap(Messaging, (m) => m.createConversation([alice, bob] as never, undefined))
+      const { conversationId, createdAt } = yield* Effect.flatMap(Conversations, (m) => m.createConversation([alice, bob] as never, undefined))
       const { context, messages } = yield* thread(conversationId, { includeContext: true })
       expect(messages).toEqual([])
       expect(context).toMatchObject({ messageCount: 0, awaitingReply: false, lastActivity: createdAt })

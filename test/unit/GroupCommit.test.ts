@@ -13,7 +13,7 @@ import * as Layer from "effect/Layer"
 import { StorageError } from "../../src/domain/Errors.js"
 import { Database as Db } from "../../src/storage/Database.js"
 import * as GroupCommit from "../../src/storage/GroupCommit.js"
-import { sqliteLayer } from "../../src/storage/Sql.js"
+import { sqliteLayer } from "../../src/storage/Sqlite.js"
 import { tempDatabase } from "./support.js"
 
 const withTable = (filename: string) =>

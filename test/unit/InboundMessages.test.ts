@@ -2,8 +2,9 @@ import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
-import { Messaging } from "../../src/messaging/Messaging.js"
-import type { InboundFilter } from "../../src/storage/MessageStore.js"
+import { Conversations } from "../../src/messaging/Conversations.js"
+import { Replies } from "../../src/messaging/Replies.js"
+import type { InboundFilter } from "../../src/storage/MessageReads.js"
 import { TestLayer } from "../support/TestLayer.js"
 import { alice, bob, callTool, messageSid, migratedUpTo, ours, receive, send, tempDatabase } from "./support.js"
 
@@ -30,7 +31,7 @@ const mailbox = Effect.gen(function*() {
 })
 
 const inbound = (filter: Partial<InboundFilter> = {}) =>
-  Effect.flatMap(Messaging, (m) => m.inbound({ limit: 50, ...filter }))
+  Effect.flatMap(Replies, (m) => m.inbound({ limit: 50, ...filter }))
 
 const sidsOf = (result: { readonly messages: ReadonlyArray<{ readonly messageSid: string }> }) =>
   result.messages.map((m) => m.messageSid)
@@ -77,7 +78,7 @@ describe("get_inbound_messages by sender (through the threads the sender wrote i
       const loose1 = yield* receive(alice)
       expect(loose1.conversationId).toBeNull()
       yield* atSecond(2)
-      yield* Effect.flatMap(Messaging, (m) => m.createConversation([alice, ours], undefined))
+      yield* Effect.flatMap(Conversations, (m) => m.createConversation([alice, ours], undefined))
       const threaded = yield* receive(alice)
       expect(threaded.conversationId).not.toBeNull()
       yield* atSecond(3)
@@ -143,7 +144,7 @@ describe("migration 0005 (inbound by sender through the threads they wrote in)",
 describe("by sender, only threads the sender wrote in are read", () => {
   it.effect("a group thread the sender is in, and our own number (in every thread), list nothing extra", () =>
     Effect.gen(function*() {
-      yield* Effect.flatMap(Messaging, (m) => m.createConversation([alice, bob, ours], undefined))
+      yield* Effect.flatMap(Conversations, (m) => m.createConversation([alice, bob, ours], undefined))
       const fromAlice = yield* receive(alice)
       yield* send(bob)
       const sql = yield* SqlClient.SqlClient

@@ -5,7 +5,9 @@ import type { ConversationId } from "../../src/domain/Conversation.js"
 import { TwilioApiError, TwilioUnreachable } from "../../src/twilio/TwilioErrors.js"
 import type { MessageStatus } from "../../src/domain/Message.js"
 import { STATUS_PATH } from "../../src/domain/WebhookPaths.js"
-import { Messaging, type SendInput } from "../../src/messaging/Messaging.js"
+import { Conversations } from "../../src/messaging/Conversations.js"
+import { Delivery } from "../../src/messaging/Delivery.js"
+import { Sending, type SendInput } from "../../src/messaging/Sending.js"
 import { TestLayer } from "../support/TestLayer.js"
 import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
 import {
@@ -22,11 +24,11 @@ import {
 } from "./support.js"
 
 const sendWith = (input: Omit<SendInput, "message"> & { readonly message?: string }) =>
-  Effect.flatMap(Messaging, (m) => m.send({ message: "hello", ...input })).pipe(Effect.map(asSent))
+  Effect.flatMap(Sending, (m) => m.send({ message: "hello", ...input })).pipe(Effect.map(asSent))
 
 const sentByTwilio = Effect.flatMap(TwilioMemory, (t) => t.sent)
 
-const status = (sid: string) => Effect.flatMap(Messaging, (m) => m.status(sid))
+const status = (sid: string) => Effect.flatMap(Delivery, (m) => m.status(sid))
 
 const setStatus = (sid: string, to: MessageStatus, errorCode?: number) =>
   Effect.flatMap(TwilioMemory, (t) => t.setStatus(sid, to, errorCode))
@@ -45,7 +47,7 @@ describe("Messaging.send", () => {
       expect(result).not.toHaveProperty("warning")
       const [sent] = yield* sentByTwilio
       expect(sent).toMatchObject({ sid: result.messageSid, to: alice, from: ours, body: "hello" })
-      const thread = yield* Effect.flatMap(Messaging, (m) =>
+      const thread = yield* Effect.flatMap(Conversations, (m) =>
         m.thread({ conversationId: result.conversationId as ConversationId, includeContext: false, limit: 10 }))
       expect(thread.messages).toMatchObject([{ messageSid: result.messageSid, direction: "outbound", body: "hello" }])
     }).pipe(Effect.provide(TestLayer())))
@@ -95,7 +97,7 @@ describe("Messaging.send", () => {
 
   it.effect("a send into a given conversation uses it", () =>
     Effect.gen(function*() {
-      const { conversationId } = yield* Effect.flatMap(Messaging, (m) => m.createConversation([alice, bob] as Array<PhoneNumber>, undefined))
+      const { conversationId } = yield* Effect.flatMap(Conversations, (m) => m.createConversation([alice, bob] as Array<PhoneNumber>, undefined))
       const sent = yield* sendWith({ to: bob, conversationId: conversationId as ConversationId })
       expect(sent.conversationId).toBe(conversationId)
     }).pipe(Effect.provide(TestLayer())))
@@ -112,7 +114,7 @@ describe("Messaging.send", () => {
       const sent = yield* sendWith({ to: alice, mediaUrls: ["https://example.com/cat.jpg"] })
       expect(sent.messageSid).toMatch(/^MM/)
       expect((yield* sentByTwilio)[0]?.mediaUrls).toEqual(["https://example.com/cat.jpg"])
-      const thread = yield* Effect.flatMap(Messaging, (m) =>
+      const thread = yield* Effect.flatMap(Conversations, (m) =>
         m.thread({ conversationId: sent.conversationId as ConversationId, includeContext: false, limit: 1 }))
       expect(thread.messages[0]?.media).toEqual([{ url: "https://example.com/cat.jpg" }])
     }).pipe(Effect.provide(TestLayer())))
@@ -122,7 +124,7 @@ describe("Messaging.send", () => {
       const error = yield* Effect.flip(sendWith({ to: alice, from: bob }))
       expect(error).toMatchObject({ _tag: "SenderNotOwned", from: bob, senders: [ours] })
       expect(error.message).toBe(`Not sent: ${bob} is not one of this account's SMS senders (${ours}). Omit from to use the configured sender, or pass one of these.`)
-      const preview = yield* Effect.flip(Effect.flatMap(Messaging, (m) => m.preview({ to: alice, from: bob, message: "hi" })))
+      const preview = yield* Effect.flip(Effect.flatMap(Sending, (m) => m.preview({ to: alice, from: bob, message: "hi" })))
       expect(preview._tag).toBe("SenderNotOwned")
       yield* expectNothingSentOrStored
     }).pipe(Effect.provide(TestLayer())))

@@ -8,8 +8,11 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import { fileURLToPath } from "node:url"
-import { Messaging } from "../../src/messaging/Messaging.js"
-import { migrations } from "../../src/storage/Sql.js"
+import { Conversations } from "../../src/messaging/Conversations.js"
+import { Ingest } from "../../src/messaging/Ingest.js"
+import { Replies } from "../../src/messaging/Replies.js"
+import { Sending } from "../../src/messaging/Sending.js"
+import { migrations } from "../../src/storage/migrations/index.js"
 import { TestLayer } from "../support/TestLayer.js"
 import { alice, bob, carol, tempDatabase } from "./support.js"
 
@@ -44,16 +47,19 @@ describe("a database from the release at migration 0005", () => {
     Effect.gen(function*() {
       const file = yield* copyOfRelease
       yield* Effect.gen(function*() {
-        const messaging = yield* Messaging
-        const fromAlice = yield* messaging.inbound({ from: alice, limit: 10 })
+        const replies = yield* Replies
+        const conversations = yield* Conversations
+        const sending = yield* Sending
+        const ingest = yield* Ingest
+        const fromAlice = yield* replies.inbound({ from: alice, limit: 10 })
         expect(fromAlice.messages.map((m) => m.body)).toEqual(["one more after indexing", "Yes, 3pm works. Café ☕"])
-        const photo = yield* messaging.inbound({ from: bob, limit: 10 })
+        const photo = yield* replies.inbound({ from: bob, limit: 10 })
         expect(photo.messages[0]).toMatchObject({ body: "Photo attached", media: [{ url: "https://api.twilio.com/media/1", contentType: "image/jpeg" }] })
 
-        const threads = yield* messaging.conversations({ limit: 10 })
+        const threads = yield* conversations.conversations({ limit: 10 })
         expect(threads.conversations).toHaveLength(5)
         const withAlice = threads.conversations.find((c) => c.participants.length === 2 && c.participants.includes(alice))!
-        const thread = yield* messaging.thread({ conversationId: withAlice.conversationId as never, includeContext: true, limit: 50 })
+        const thread = yield* conversations.thread({ conversationId: withAlice.conversationId as never, includeContext: true, limit: 50 })
         expect(thread.messages.map((m) => [m.direction, m.status])).toEqual([
           ["outbound", "delivered"],
           ["inbound", "received"],
@@ -61,7 +67,7 @@ describe("a database from the release at migration 0005", () => {
         ])
 
         // The undelivered send keeps its error code; the callback stored before its message still applies.
-        const undelivered = (yield* messaging.thread({
+        const undelivered = (yield* conversations.thread({
           conversationId: threads.conversations.find((c) => c.participants.length === 2 && c.participants.includes(bob))!.conversationId as never,
           includeContext: false,
           limit: 50
@@ -69,17 +75,17 @@ describe("a database from the release at migration 0005", () => {
         expect(undelivered).toMatchObject({ status: "undelivered", errorCode: 30003 })
 
         // Carol texted STOP: a send to her is refused before Twilio.
-        expect((yield* Effect.flip(messaging.send({ to: carol, message: "hi" })))._tag).toBe("OptedOut")
+        expect((yield* Effect.flip(sending.send({ to: carol, message: "hi" })))._tag).toBe("OptedOut")
         // The idempotency key used then still replays its send.
-        const replay = yield* messaging.send({ to: alice, message: "Hello Alice, are you free at 3pm?", idempotencyKey: "key-1" })
+        const replay = yield* sending.send({ to: alice, message: "Hello Alice, are you free at 3pm?", idempotencyKey: "key-1" })
         expect(replay).toMatchObject({ replayed: true, to: alice })
 
         // Search covers the indexed rows and the one stored after the last indexing.
-        expect((yield* messaging.search({ query: "indexing", limit: 5 })).messages.map((m) => m.body)).toEqual(["one more after indexing"])
-        expect((yield* messaging.search({ query: "cafe", limit: 5 })).messages.map((m) => m.body)).toEqual(["Yes, 3pm works. Café ☕"])
+        expect((yield* conversations.search({ query: "indexing", limit: 5 })).messages.map((m) => m.body)).toEqual(["one more after indexing"])
+        expect((yield* conversations.search({ query: "cafe", limit: 5 })).messages.map((m) => m.body)).toEqual(["Yes, 3pm works. Café ☕"])
 
         // And new messages join the old threads.
-        const reply = yield* messaging.recordInbound({ sid: `SM${"f".repeat(32)}`, from: alice as never, to: "+15005550006" as never, body: "new", media: [], extra: {} })
+        const reply = yield* ingest.inbound({ sid: `SM${"f".repeat(32)}`, from: alice as never, to: "+15005550006" as never, body: "new", media: [], extra: {} })
         expect(reply.conversationId).toBe(withAlice.conversationId)
       }).pipe(Effect.provide(TestLayer({ databasePath: file })))
     }))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import Database from "better-sqlite3"
-import { bestFirst, words } from "../../src/messaging/SearchRanking.js"
+import { bestFirst, words } from "../../src/domain/SearchRanking.js"
 
 const bodies = (docs: ReadonlyArray<{ readonly body: string }>) => docs.map((d) => d.body)
 

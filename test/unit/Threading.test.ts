@@ -3,7 +3,9 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ConversationStore } from "../../src/storage/ConversationStore.js"
 import { normalizeParticipants, participantKey } from "../../src/domain/Address.js"
-import { Messaging } from "../../src/messaging/Messaging.js"
+import { Conversations } from "../../src/messaging/Conversations.js"
+import { Ingest } from "../../src/messaging/Ingest.js"
+import { Replies } from "../../src/messaging/Replies.js"
 import { TestLayer } from "../support/TestLayer.js"
 import { Threading } from "../../src/messaging/Threading.js"
 import { alice, bob, carol, expectNothingSentOrStored, messageSid, ours, receive, rowCounts, send } from "./support.js"
@@ -21,7 +23,7 @@ describe("participant key", () => {
 })
 
 const createConversation = (participants: ReadonlyArray<string>, metadata?: Record<string, unknown>) =>
-  Effect.flatMap(Messaging, (m) => m.createConversation(participants as never, metadata))
+  Effect.flatMap(Conversations, (m) => m.createConversation(participants as never, metadata))
 
 describe("Threading", () => {
   it.effect("open stores the normalized participant set and finds it again in any order", () =>
@@ -62,8 +64,8 @@ describe("Threading with a Messaging Service (no TWILIO_PHONE_NUMBER)", () => {
   it.effect("a reply to a message sent through the service joins its thread", () =>
     Effect.gen(function*() {
       const sent = yield* send(alice)
-      const reply = yield* Effect.flatMap(Messaging, (m) =>
-        m.recordInbound({
+      const reply = yield* Effect.flatMap(Ingest, (m) =>
+        m.inbound({
           sid: messageSid(0xabc),
           from: alice as never,
           to: ours as never,
@@ -126,7 +128,7 @@ describe("AUTO_CREATE_CONVERSATIONS=false", () => {
       const inbound = yield* receive(alice)
       expect(inbound).toMatchObject({ duplicate: false, conversationId: null })
       expect(yield* rowCounts).toMatchObject({ conversations: 0, messages: 1 })
-      const listed = yield* Effect.flatMap(Messaging, (m) => m.inbound({ limit: 10 }))
+      const listed = yield* Effect.flatMap(Replies, (m) => m.inbound({ limit: 10 }))
       expect(listed.messages.map((m) => [m.messageSid, m.conversationId])).toEqual([[inbound.sid, null]])
     }).pipe(noAutoCreate))
 })

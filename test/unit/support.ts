@@ -11,13 +11,14 @@ import * as path from "node:path"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as Redacted from "effect/Redacted"
 import { postgresMigrations } from "../../src/storage/migrations/postgres/index.js"
-import { migrations } from "../../src/storage/Sql.js"
+import { migrations } from "../../src/storage/migrations/index.js"
 import { emptyDatabaseFor, onPostgres } from "../support/Dialect.js"
 import type { PhoneNumber } from "../../src/domain/Address.js"
 import * as Bridge from "../../src/mcp/Bridge.js"
 import type { Tool } from "../../src/mcp/Tool.js"
 import { tools } from "../../src/mcp/tools/index.js"
-import { Messaging } from "../../src/messaging/Messaging.js"
+import { Ingest } from "../../src/messaging/Ingest.js"
+import { Sending } from "../../src/messaging/Sending.js"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { TEST_PHONE, type TestLayer } from "../support/TestLayer.js"
 import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
@@ -34,10 +35,10 @@ let inboundCounter = 0
 
 /** Stores a message received from `from` (to our number unless told), as the SMS webhook would. */
 export const receive = (from: string, options: { readonly to?: string; readonly body?: string } = {}) =>
-  Effect.flatMap(Messaging, (m) => {
+  Effect.flatMap(Ingest, (m) => {
     const sid = messageSid(0x10000 + ++inboundCounter)
     return Effect.map(
-      m.recordInbound({
+      m.inbound({
         sid,
         from: from as never,
         to: (options.to ?? ours) as never,
@@ -57,7 +58,7 @@ export const asSent = <R extends object>(result: R): Extract<R, { readonly messa
 
 /** Sends a text to `to` from our number, threaded automatically. */
 export const send = (to: PhoneNumber, message = `to ${to}`) =>
-  Effect.flatMap(Messaging, (m) => m.send({ to, message })).pipe(Effect.map(asSent))
+  Effect.flatMap(Sending, (m) => m.send({ to, message })).pipe(Effect.map(asSent))
 
 /**
  * Every row of every table (found in the catalog, so tables added by later migrations count too):

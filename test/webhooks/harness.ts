@@ -19,7 +19,7 @@ import { WebhookServer } from "../../src/http/WebhookServer.js"
 import { MessageStore } from "../../src/storage/MessageStore.js"
 import type { PhoneNumber } from "../../src/domain/Address.js"
 import { SMS_PATH, STATUS_PATH } from "../../src/domain/WebhookPaths.js"
-import { Messaging } from "../../src/messaging/Messaging.js"
+import { Sending } from "../../src/messaging/Sending.js"
 import { collectLogs } from "../support/Logs.js"
 import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_PHONE, TestLayer } from "../support/TestLayer.js"
 
@@ -197,7 +197,7 @@ export const expectNothingStored = Effect.gen(function*() {
 /** An outbound message through `Messaging.send` (in-memory Twilio): its SID and conversation. */
 export const sendTo = (to: string, message = "ping") =>
   Effect.gen(function*() {
-    const sent = yield* Effect.flatMap(Messaging, (m) => m.send({ to: to as PhoneNumber, message }))
+    const sent = yield* Effect.flatMap(Sending, (m) => m.send({ to: to as PhoneNumber, message }))
     if (!("messageSid" in sent) || sent.conversationId === null) throw new Error(`not a stored send: ${JSON.stringify(sent)}`)
     return { messageSid: sent.messageSid, conversationId: sent.conversationId }
   })

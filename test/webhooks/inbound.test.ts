@@ -3,7 +3,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import type { ConversationId } from "../../src/domain/Conversation.js"
 import type { PhoneNumber } from "../../src/domain/Address.js"
-import { Messaging } from "../../src/messaging/Messaging.js"
+import { Conversations } from "../../src/messaging/Conversations.js"
+import { Replies } from "../../src/messaging/Replies.js"
 import { TEST_PHONE } from "../support/TestLayer.js"
 import {
   ALICE,
@@ -19,7 +20,7 @@ import {
 } from "./harness.js"
 
 const threadOf = (conversationId: string) =>
-  Effect.flatMap(Messaging, (m) =>
+  Effect.flatMap(Conversations, (m) =>
     m.thread({ conversationId: conversationId as ConversationId, includeContext: false, limit: 50 }))
 
 describe("inbound SMS webhook", () => {
@@ -56,7 +57,7 @@ describe("inbound SMS webhook", () => {
       expectTwiml(yield* postInbound(params))
       expect(yield* countRows("messages")).toBe(1)
       expect(yield* countRows("conversations")).toBe(1)
-      const listed = yield* Effect.flatMap(Messaging, (m) => m.inbound({ limit: 10 }))
+      const listed = yield* Effect.flatMap(Replies, (m) => m.inbound({ limit: 10 }))
       expect(listed.totalCount).toBe(1)
     }).pipe(withServer()))
 
@@ -114,7 +115,7 @@ describe("inbound SMS webhook", () => {
         MediaContentType1: media[1]!.contentType
       })))
       expect((yield* stored(mmsSid)).media).toEqual(media)
-      const listed = yield* Effect.flatMap(Messaging, (m) => m.inbound({ limit: 10 }))
+      const listed = yield* Effect.flatMap(Replies, (m) => m.inbound({ limit: 10 }))
       expect(listed.messages[0]).toMatchObject({ messageSid: mmsSid, body: "", media })
     }).pipe(withServer()))
 
@@ -163,13 +164,13 @@ describe("inbound SMS webhook", () => {
         expectTwiml(yield* postInbound(inboundParams(sid(30))))
         expect((yield* stored(sid(30))).conversationId).toBeNull()
         expect(yield* countRows("conversations")).toBe(0)
-        const listed = yield* Effect.flatMap(Messaging, (m) => m.inbound({ from: ALICE, limit: 10 }))
+        const listed = yield* Effect.flatMap(Replies, (m) => m.inbound({ from: ALICE, limit: 10 }))
         expect(listed.messages.map((m) => m.messageSid)).toEqual([sid(30)])
       }).pipe(manual))
 
     it.live("an inbound message joins a conversation created explicitly", () =>
       Effect.gen(function*() {
-        const created = yield* Effect.flatMap(Messaging, (m) => m.createConversation([ALICE as PhoneNumber, TEST_PHONE], undefined))
+        const created = yield* Effect.flatMap(Conversations, (m) => m.createConversation([ALICE as PhoneNumber, TEST_PHONE], undefined))
         expectTwiml(yield* postInbound(inboundParams(sid(31))))
         expect((yield* stored(sid(31))).conversationId).toBe(created.conversationId)
       }).pipe(manual))

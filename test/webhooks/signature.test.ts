@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { parseConfig } from "../../src/config/AppConfig.js"
+import { parseConfig } from "../../src/config/LoadConfig.js"
 import { TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_PHONE } from "../support/TestLayer.js"
 import {
   expectNothingStored,

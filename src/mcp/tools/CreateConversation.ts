@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { PhoneNumber } from "../../domain/Address.js"
 import { Metadata } from "../../domain/Conversation.js"
-import { Messaging } from "../../messaging/Messaging.js"
+import { Conversations } from "../../messaging/Conversations.js"
 import * as Tool from "../Tool.js"
 
 export const createConversation = Tool.make({
@@ -34,5 +34,5 @@ export const createConversation = Tool.make({
     idempotentHint: true,
     openWorldHint: false
   },
-  handler: (input) => Effect.flatMap(Messaging, (m) => m.createConversation(input.participants, input.metadata))
+  handler: (input) => Effect.flatMap(Conversations, (c) => c.createConversation(input.participants, input.metadata))
 })

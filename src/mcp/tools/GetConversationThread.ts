@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { conversationIdParameter } from "../../domain/Conversation.js"
 import { Message, MessageSid } from "../../domain/Message.js"
-import { Messaging } from "../../messaging/Messaging.js"
+import { Conversations } from "../../messaging/Conversations.js"
 import { wholeNumber } from "../Parameters.js"
 import * as Tool from "../Tool.js"
 
@@ -42,5 +42,5 @@ export const getConversationThread = Tool.make({
     idempotentHint: true,
     openWorldHint: false
   },
-  handler: (input) => Effect.flatMap(Messaging, (m) => m.thread(input))
+  handler: (input) => Effect.flatMap(Conversations, (c) => c.thread(input))
 })

@@ -3,7 +3,7 @@ import * as Schema from "effect/Schema"
 import { conversationIdParameter } from "../../domain/Conversation.js"
 import { Message } from "../../domain/Message.js"
 import { timestampParameter } from "../../domain/Time.js"
-import { Messaging } from "../../messaging/Messaging.js"
+import { Replies } from "../../messaging/Replies.js"
 import { address, wholeNumber } from "../Parameters.js"
 import * as Tool from "../Tool.js"
 
@@ -25,5 +25,5 @@ export const getInboundMessages = Tool.make({
     idempotentHint: true,
     openWorldHint: false
   },
-  handler: (input) => Effect.flatMap(Messaging, (m) => m.inbound(input))
+  handler: (input) => Effect.flatMap(Replies, (r) => r.inbound(input))
 })

@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { MessageSid } from "../../domain/Message.js"
-import { Messaging } from "../../messaging/Messaging.js"
+import { Delivery } from "../../messaging/Delivery.js"
 import * as Tool from "../Tool.js"
 
 export const getMessageStatus = Tool.make({
@@ -25,5 +25,5 @@ export const getMessageStatus = Tool.make({
     idempotentHint: true,
     openWorldHint: true
   },
-  handler: (input) => Effect.flatMap(Messaging, (m) => m.status(input.messageSid))
+  handler: (input) => Effect.flatMap(Delivery, (d) => d.status(input.messageSid))
 })

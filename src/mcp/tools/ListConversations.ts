@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { ConversationId } from "../../domain/Conversation.js"
-import { Messaging } from "../../messaging/Messaging.js"
+import { Conversations } from "../../messaging/Conversations.js"
 import { wholeNumber } from "../Parameters.js"
 import * as Tool from "../Tool.js"
 
@@ -38,5 +38,5 @@ export const listConversations = Tool.make({
     before: Schema.optional(Schema.String)
   }),
   annotations: { title: "List conversations", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (input) => Effect.flatMap(Messaging, (m) => m.conversations(input))
+  handler: (input) => Effect.flatMap(Conversations, (c) => c.conversations(input))
 })

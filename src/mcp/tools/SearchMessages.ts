@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { conversationIdParameter } from "../../domain/Conversation.js"
 import { Message } from "../../domain/Message.js"
-import { Messaging } from "../../messaging/Messaging.js"
+import { Conversations } from "../../messaging/Conversations.js"
 import { address, text, wholeNumber } from "../Parameters.js"
 import * as Tool from "../Tool.js"
 
@@ -17,5 +17,5 @@ export const searchMessages = Tool.make({
   }),
   output: Schema.Struct({ messages: Schema.Array(Message) }),
   annotations: { title: "Search messages", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-  handler: (input) => Effect.flatMap(Messaging, (m) => m.search(input))
+  handler: (input) => Effect.flatMap(Conversations, (c) => c.search(input))
 })

@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { PhoneNumber } from "../../domain/Address.js"
 import { conversationIdParameter } from "../../domain/Conversation.js"
-import { Messaging } from "../../messaging/Messaging.js"
+import { Sending } from "../../messaging/Sending.js"
 import { text } from "../Parameters.js"
 import * as Tool from "../Tool.js"
 import type { ToolFailure } from "../Tool.js"
@@ -52,6 +52,6 @@ export const sendSms = Tool.make({
     openWorldHint: true
   },
   handler: ({ dryRun, ...input }) =>
-    Effect.flatMap(Messaging, (m): Effect.Effect<typeof SendSmsOutput.Type, ToolFailure> =>
+    Effect.flatMap(Sending, (m): Effect.Effect<typeof SendSmsOutput.Type, ToolFailure> =>
       dryRun ? m.preview(input) : m.send(input))
 })

@@ -3,7 +3,7 @@ import * as Schema from "effect/Schema"
 import { type Address, PhoneNumber } from "../../domain/Address.js"
 import { AppConfig } from "../../config/AppConfig.js"
 import { randomSid } from "../../domain/Message.js"
-import { Messaging } from "../../messaging/Messaging.js"
+import { Ingest } from "../../messaging/Ingest.js"
 import { text } from "../Parameters.js"
 import * as Tool from "../Tool.js"
 
@@ -20,9 +20,9 @@ export const simulateInbound = Tool.make({
   handler: (input) =>
     Effect.gen(function*() {
       const config = yield* AppConfig
-      const messaging = yield* Messaging
+      const ingest = yield* Ingest
       const sid = yield* randomSid("SM")
-      const result = yield* messaging.recordInbound({
+      const result = yield* ingest.inbound({
         sid,
         from: input.from as string as Address,
         to: (config.phoneNumber ?? "") as string as Address,

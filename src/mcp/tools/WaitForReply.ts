@@ -3,7 +3,7 @@ import * as Schema from "effect/Schema"
 import { conversationIdParameter } from "../../domain/Conversation.js"
 import { Message } from "../../domain/Message.js"
 import { timestampParameter } from "../../domain/Time.js"
-import { Messaging } from "../../messaging/Messaging.js"
+import { Replies } from "../../messaging/Replies.js"
 import { Progress } from "../Progress.js"
 import { address } from "../Parameters.js"
 import * as Tool from "../Tool.js"
@@ -38,8 +38,8 @@ export const waitForReply = Tool.make({
   handler: (input) =>
     Effect.gen(function*() {
       const progress = yield* Progress
-      const messaging = yield* Messaging
-      return yield* messaging.awaitReply(input, (waited) =>
+      const replies = yield* Replies
+      return yield* replies.awaitReply(input, (waited) =>
         progress.report(waited, input.timeoutSeconds, `waiting for a reply (${waited}s of ${input.timeoutSeconds}s)`))
     })
 })

@@ -1,6 +1,10 @@
 import type { CatchUp } from "../../messaging/CatchUp.js"
 import type { AppConfig } from "../../config/AppConfig.js"
-import type { Messaging } from "../../messaging/Messaging.js"
+import type { Conversations } from "../../messaging/Conversations.js"
+import type { Delivery } from "../../messaging/Delivery.js"
+import type { Ingest } from "../../messaging/Ingest.js"
+import type { Replies } from "../../messaging/Replies.js"
+import type { Sending } from "../../messaging/Sending.js"
 import type { SetupCheck } from "../../messaging/SetupCheck.js"
 import type { Progress } from "../Progress.js"
 import type { Tool } from "../Tool.js"
@@ -17,7 +21,7 @@ import { syncMessages } from "./SyncMessages.js"
 import { waitForReply } from "./WaitForReply.js"
 
 /** What tool handlers may use: the use-case services, plus the call's progress reporter. */
-export type ToolServices = Messaging | CatchUp | SetupCheck | AppConfig | Progress
+export type ToolServices = Sending | Delivery | Conversations | Replies | Ingest | CatchUp | SetupCheck | AppConfig | Progress
 
 /** Every tool the server offers, in the order `tools/list` shows them. */
 export const tools: ReadonlyArray<Tool<ToolServices>> = [

@@ -7,7 +7,7 @@ import readState from "./0006_read_state.js"
 import threadIndexDirection from "./0007_thread_index_direction.js"
 import inboundFetch from "./0008_inbound_fetch.js"
 
-/** PostgreSQL's migrations: one twin per SQLite migration, under the same name (../../Sql.ts has SQLite's). */
+/** PostgreSQL's migrations: one twin per SQLite migration, under the same name (../index.ts has SQLite's). */
 export const postgresMigrations = {
   "0001_init": init,
   "0002_agent_features": agentFeatures,

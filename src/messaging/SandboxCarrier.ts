@@ -5,8 +5,8 @@ import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import type { MessageStatus } from "../domain/Message.js"
 import { nowIso } from "../domain/Time.js"
-import { Ingest } from "../messaging/Ingest.js"
-import { TwilioMemory } from "./TwilioMemory.js"
+import { Ingest } from "./Ingest.js"
+import { TwilioMemory } from "../twilio/TwilioMemory.js"
 
 /** What a carrier does to a sandbox message, and after how long. */
 const progression: ReadonlyArray<readonly [Duration.Duration, MessageStatus]> = [

