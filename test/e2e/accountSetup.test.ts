@@ -1,4 +1,8 @@
-/** `configure-webhooks` against the Twilio emulator: the number's or the Messaging Service's inbound URL set through the API (issue 21). */
+/**
+ * The account through Twilio's API, against the emulator (issue 21): `configure-webhooks` sets the number's or the
+ * Messaging Service's inbound URL; `check` reports a trial account, the number's capability, how replies
+ * arrive, webhook drift and A2P 10DLC.
+ */
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest"
@@ -32,8 +36,8 @@ afterEach(async () => {
 })
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
-const run = async (args: ReadonlyArray<string>, extra: Env = {}) => {
-  const server = spawnServer({ ...env, ...extra }, ["configure-webhooks", ...args], dir)
+const run = async (args: ReadonlyArray<string>, extra: Env = {}, command = "configure-webhooks") => {
+  const server = spawnServer({ ...env, ...extra }, [command, ...args], dir)
   const exit = await exitWithin(server, 20_000)
   return { code: exit.code, stdout: server.stdout.text(), stderr: server.stderr.text() }
 }
@@ -113,4 +117,53 @@ it("refuses a number the account does not have", async () => {
   expect(result.code).toBe(1)
   expect(result.stderr).toContain("+15550009999 is not a phone number of this Twilio account")
   expect(updates()).toBe(0)
+})
+
+/** `check`'s output: its exit code, and its line for `name` ("ok  " or "FAIL", then the detail). */
+const check = async (extra: Env = {}) => {
+  const result = await run([], extra, "check")
+  const line = (name: string) => result.stdout.split("\n").find((l) => l.slice(5).startsWith(`${name}:`)) ?? `(no ${name} line)\n${result.stdout}`
+  return { code: result.code, line }
+}
+
+it("check: a trial account, and the number's webhook drifting from this server until configure-webhooks", async () => {
+  front.setAccountType("Trial")
+  const before = await check()
+  expect(before.code).toBe(1)
+  expect(before.line("account type")).toMatch(/^ok {3}account type: trial account: it sends only to verified numbers \(others fail with error 21608\)/)
+  expect(before.line("inbound webhook URL")).toBe(
+    `FAIL inbound webhook URL: ${OUR_NUMBER} sends inbound SMS to ${LOCAL}, not to this server: run configure-webhooks (or set ${WANTED}, HTTP POST, in the Console)`
+  )
+  expect(before.line("inbound")).toMatch(/^ok {3}inbound: by Twilio's webhook to .*: no polling \(0 API requests an hour for replies\)$/)
+
+  expect((await run([])).code).toBe(0)
+  expect((await check()).line("inbound webhook URL")).toBe(`ok   inbound webhook URL: ${OUR_NUMBER} sends inbound SMS to ${WANTED}`)
+})
+
+it("check: a number without SMS capability", async () => {
+  front.setCapabilities(OUR_NUMBER, { sms: false, mms: false })
+  const result = await check()
+  expect(result.code).toBe(1)
+  expect(result.line("number capabilities")).toMatch(new RegExp(`^FAIL number capabilities: \\${OUR_NUMBER} has no SMS capability`))
+})
+
+it("check without a public URL: replies are fetched, at what cost; no webhook port needed", async () => {
+  const { WEBHOOK_BASE_URL: _url, ...local } = env
+  const server = spawnServer({ ...local, INBOUND: "auto" }, ["check"], dir)
+  await exitWithin(server, 20_000)
+  const lines = server.stdout.text()
+  expect(lines).toMatch(/^ok {3}inbound: fetched from Twilio, no public URL needed: every 2 s while a wait_for_reply is active or for 3 minutes after a send \(about 1800 API requests an hour then\), every 60 s otherwise \(about 60 an hour\)/m)
+  expect(lines).toMatch(/^ok {3}webhook port: nothing listens on .*; not needed: replies are fetched from Twilio$/m)
+  expect(lines).toMatch(new RegExp(`^ok {3}inbound webhook URL: \\${OUR_NUMBER} also sends inbound SMS to ${LOCAL.replaceAll(".", "\\.")}; replies are fetched from Twilio either way$`, "m"))
+  expect(lines).not.toMatch(/^FAIL/m)
+})
+
+it("check: a Messaging Service sender's A2P 10DLC campaign, when Twilio reports one", async () => {
+  const serviceSid = await serviceWithOurNumber(WANTED)
+  front.setA2pCampaigns(serviceSid, ["IN_PROGRESS"])
+  const pending = await check()
+  expect(pending.line("A2P 10DLC")).toMatch(new RegExp(`^FAIL A2P 10DLC: Messaging Service ${serviceSid}'s US A2P 10DLC campaign is IN_PROGRESS: texts to US numbers fail with 30034`))
+  expect(pending.line("inbound webhook URL")).toBe(`ok   inbound webhook URL: Messaging Service ${serviceSid} sends inbound SMS to ${WANTED}`)
+  front.setA2pCampaigns(serviceSid, ["VERIFIED"])
+  expect((await check()).line("A2P 10DLC")).toMatch(/^ok {3}A2P 10DLC: .* is VERIFIED$/)
 })
