@@ -1,4 +1,5 @@
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { AppConfig } from "../config/AppConfig.js"
@@ -59,11 +60,17 @@ export class CatchUp extends Effect.Service<CatchUp>()("twilio-mcp/CatchUp", {
         return found
       })
 
-    /** Inbound messages to our number that are not stored yet (back to `floor`); stored oldest first, at Twilio's time, with their media. */
+    // A Messaging Service sender without TWILIO_PHONE_NUMBER: replies may come to any of the account's or the
+    // service's numbers (asked of Twilio every 10 minutes), each one list request per look.
+    const serviceNumbers = yield* Effect.cachedWithTTL(twilio.senders, Duration.minutes(10))
+    const ourNumbers = config.phoneNumber !== undefined ? Effect.succeed([config.phoneNumber]) : serviceNumbers
+
+    /** Inbound messages to our number(s) that are not stored yet (back to `floor`); stored oldest first, at Twilio's time, with their media. */
     const inbound = (floor: string) =>
       Effect.gen(function*() {
-        if (config.phoneNumber === undefined) return { found: 0, stored: 0 }
-        const missed = (yield* unseen(config.phoneNumber, floor)).reverse()
+        const found = yield* Effect.forEach(yield* ourNumbers, (to) => unseen(to, floor))
+        // Oldest first (Twilio lists newest first; its times are to the second, so ties keep the list's order).
+        const missed = found.flatMap((list) => [...list].reverse()).sort((x, y) => (x.dateCreated ?? "").localeCompare(y.dateCreated ?? ""))
         const results = yield* Effect.forEach(missed, (m) => Effect.flatMap(withMedia(m), ingest.inbound))
         return { found: missed.length, stored: results.filter((r) => !r.duplicate).length }
       })

@@ -7,7 +7,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, beforeEach, expect, it } from "vitest"
 import { databaseUrlFor, onPostgres } from "../support/Dialect.js"
-import { startEmulator, type TwilioEmulator } from "../support/Emulator.js"
+import { ACCOUNT_SID, startEmulator, type TwilioEmulator } from "../support/Emulator.js"
 import { type McpProcess, startMcp } from "../support/McpProcess.js"
 import { poll } from "../support/Output.js"
 import { freePort } from "../support/ports.js"
@@ -144,4 +144,16 @@ it("429 from the list endpoint: backoff with one warning, then recovery, and the
   const waiting = waitFromAlice(server)
   const { sid } = await front.simulateInbound(ALICE, "after the storm")
   expect((await waiting).messages.map((m: any) => m.messageSid)).toEqual([sid])
+})
+
+it("a Messaging Service sender without TWILIO_PHONE_NUMBER: replies to its numbers are fetched", async () => {
+  const service = await emulator.rest("/messaging/v1/Services", { FriendlyName: "Replies" })
+  const numbers = await emulator.rest(`/2010-04-01/Accounts/${ACCOUNT_SID}/IncomingPhoneNumbers.json`)
+  await emulator.rest(`/messaging/v1/Services/${service.sid}/PhoneNumbers`, { PhoneNumberSid: numbers.incoming_phone_numbers[0].sid })
+  const { TWILIO_PHONE_NUMBER: _, ...withoutNumber } = env
+  env = { ...withoutNumber, TWILIO_MESSAGING_SERVICE_SID: service.sid }
+  const server = await startServer()
+  const waiting = waitFromAlice(server)
+  const { sid } = await front.simulateInbound(ALICE, "via the service")
+  expect(await waiting).toMatchObject({ status: "reply", messages: [{ messageSid: sid, body: "via the service" }] })
 })
