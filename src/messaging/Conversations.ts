@@ -11,6 +11,7 @@ import { MessageSearch } from "../storage/MessageSearch.js"
 import { MessageStore } from "../storage/MessageStore.js"
 import { OptOuts } from "../storage/OptOuts.js"
 import { ReadMarkers } from "../storage/ReadMarkers.js"
+import { InboundFetcher } from "./InboundFetcher.js"
 import { summarize } from "./ThreadSummary.js"
 import { Threading } from "./Threading.js"
 
@@ -32,6 +33,7 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
     const optOuts = yield* OptOuts
     const readMarkers = yield* ReadMarkers
     const database = yield* Database
+    const fetcher = yield* InboundFetcher
 
     const createConversation = Effect.fn("Conversations.create")(function*(
       participants: ReadonlyArray<PhoneNumber>,
@@ -61,6 +63,7 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
      * inbound messages shown are marked read (wait_for_reply then waits for newer ones).
      */
     const thread = Effect.fn("Conversations.thread")(function*(query: ThreadQuery) {
+      yield* fetcher.beforeRead
       const conversation = yield* threading.require(query.conversationId)
       const before = query.before === undefined ? undefined : yield* Effect.flatMap(
         messages.findRow(query.before),
@@ -99,6 +102,7 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
 
     /** Threads by last activity, with unread counts; one who texted STOP last is not awaiting a reply. */
     const conversations = Effect.fn("Conversations.list")(function*(options: { readonly limit: number; readonly before?: string | undefined }) {
+      yield* fetcher.beforeRead
       const list = yield* threading.recent(options)
       const optedOut = new Set(yield* optOuts.optedOutAmong(Array.from(new Set(list.flatMap((c) => c.participants)))))
       return {
@@ -115,7 +119,7 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
     })
 
     const search = (query: { readonly query: string; readonly from?: string | undefined; readonly conversationId?: string | undefined; readonly limit: number }) =>
-      Effect.map(messageSearch.search({ text: query.query, from: query.from, conversationId: query.conversationId, limit: query.limit }), (found) => ({
+      Effect.map(Effect.zipRight(fetcher.beforeRead, messageSearch.search({ text: query.query, from: query.from, conversationId: query.conversationId, limit: query.limit })), (found) => ({
         messages: found
       }))
 
@@ -128,6 +132,7 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
     MessageSearch.Default,
     OptOuts.Default,
     ReadMarkers.Default,
-    Database.Default
+    Database.Default,
+    InboundFetcher.Default
   ]
 }) {}

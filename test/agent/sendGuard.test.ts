@@ -13,6 +13,7 @@ import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import { parseConfig } from "../../src/config/LoadConfig.js"
 import { SendGuard } from "../../src/messaging/SendGuard.js"
+import { InboundFetcher } from "../../src/messaging/InboundFetcher.js"
 import { Sending } from "../../src/messaging/Sending.js"
 import { Threading } from "../../src/messaging/Threading.js"
 import { Database } from "../../src/storage/Database.js"
@@ -136,7 +137,8 @@ const capRaceGraph = (databasePath: string, atPreCheck: Effect.Effect<void>, atR
       Threading.Default,
       OptOuts.Default,
       SendKeys.Default,
-      Database.Default
+      Database.Default,
+      InboundFetcher.Default
     )),
     Layer.provide(TwilioMemory.layer),
     Layer.provide(testConfigLayer(testConfig({ databasePath, maxPerHour: 1 })))

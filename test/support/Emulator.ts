@@ -16,16 +16,19 @@ export interface TwilioEmulator {
   readonly createMessage: (to: string, body: string) => Promise<{ sid: string }>
   /** A message as the emulator stores it (REST fetch). */
   readonly fetchMessage: (messageSid: string) => Promise<{ sid: string; status: string; body: string; from: string; to: string }>
+  /** Any REST call on the emulator, as the account: GET without `form`, else POST. */
+  readonly rest: (path: string, form?: Record<string, string>) => Promise<any>
   /** Points OUR_NUMBER's messaging webhook (its sms_url) at `url`, as in the Twilio console. */
   readonly setSmsUrl: (url: string) => Promise<void>
   readonly close: () => Promise<void>
 }
 
 /**
- * The emulator on a free 127.0.0.1 port; inbound messages to OUR_NUMBER are posted to `webhookBaseUrl`. The
- * account's auth token is AUTH_TOKEN unless `authToken` says otherwise.
+ * The emulator on a free 127.0.0.1 port; inbound messages to OUR_NUMBER are posted to `webhookBaseUrl`, or
+ * without one, only stored (a number whose messaging webhook was never set). The account's auth token is
+ * AUTH_TOKEN unless `authToken` says otherwise.
  */
-export const startEmulator = async (webhookBaseUrl: string, authToken = AUTH_TOKEN): Promise<TwilioEmulator> => {
+export const startEmulator = async (webhookBaseUrl?: string, authToken = AUTH_TOKEN): Promise<TwilioEmulator> => {
   const emulator = await createEmulator({
     service: "twilio",
     hostname: "127.0.0.1",
@@ -33,7 +36,7 @@ export const startEmulator = async (webhookBaseUrl: string, authToken = AUTH_TOK
     seed: {
       twilio: {
         account: { sid: ACCOUNT_SID, auth_token: authToken },
-        phone_numbers: [{ phone_number: OUR_NUMBER, sms_url: `${webhookBaseUrl}/webhooks/twilio/sms` }]
+        phone_numbers: [{ phone_number: OUR_NUMBER, ...(webhookBaseUrl === undefined ? {} : { sms_url: `${webhookBaseUrl}/webhooks/twilio/sms` }) }]
       }
     }
   })
@@ -61,6 +64,7 @@ export const startEmulator = async (webhookBaseUrl: string, authToken = AUTH_TOK
     },
     createMessage: (to, body) => request(messagesPath, { To: to, From: OUR_NUMBER, Body: body }),
     fetchMessage: (messageSid) => request(messagesPath.replace(".json", `/${messageSid}.json`)),
+    rest: request,
     setSmsUrl: async (smsUrl) => {
       const numbersPath = `/2010-04-01/Accounts/${ACCOUNT_SID}/IncomingPhoneNumbers`
       const { incoming_phone_numbers: [number] } = await request(`${numbersPath}.json?PhoneNumber=${encodeURIComponent(OUR_NUMBER)}`)

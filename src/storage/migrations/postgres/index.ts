@@ -5,6 +5,7 @@ import searchBacklog from "./0004_search_backlog.js"
 import inboundSenders from "./0005_inbound_senders.js"
 import readState from "./0006_read_state.js"
 import threadIndexDirection from "./0007_thread_index_direction.js"
+import inboundFetch from "./0008_inbound_fetch.js"
 import oauth from "./0010_oauth.js"
 
 /** PostgreSQL's migrations: one twin per SQLite migration, under the same name (../index.ts has SQLite's). */
@@ -16,5 +17,6 @@ export const postgresMigrations = {
   "0005_inbound_senders": inboundSenders,
   "0006_read_state": readState,
   "0007_thread_index_direction": threadIndexDirection,
+  "0008_inbound_fetch": inboundFetch,
   "0010_oauth": oauth
 }
