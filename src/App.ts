@@ -3,6 +3,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { AppConfig, type AppConfigShape } from "./config/AppConfig.js"
 import { CATCH_UP_HOURS, CatchUp } from "./messaging/CatchUp.js"
+import { InboundFetcher } from "./messaging/InboundFetcher.js"
 import { Ingest } from "./messaging/Ingest.js"
 import { Conversations } from "./messaging/Conversations.js"
 import { Delivery } from "./messaging/Delivery.js"
@@ -27,6 +28,7 @@ export const Services = Layer.mergeAll(
   Replies.Default,
   Ingest.Default,
   CatchUp.Default,
+  InboundFetcher.Default,
   SetupCheck.Default,
   Templates.Default,
   Database.Default
@@ -41,12 +43,19 @@ export const appLayer = (config: AppConfigShape): Layer.Layer<AppServices, Layer
     : Services.pipe(Layer.provideMerge(Twilio.live))).pipe(Layer.provideMerge(AppConfig.layer(config)))
 
 /**
- * Messages and statuses that arrived while no webhook server was reachable; a failure is only logged. Replicas
- * starting together on one PostgreSQL run it once: the others find it running and skip it.
+ * How inbound messages and statuses reach the database from start-up on. With webhooks, catch-up once for what
+ * arrived while no webhook server was reachable (replicas starting together on one PostgreSQL run it once: the
+ * others find it running and skip it). Without (fetch mode), the fetcher, whose first fetch is that catch-up.
+ * A failure is only logged.
  */
-export const catchUpOnStart = Layer.scopedDiscard(Effect.gen(function*() {
+export const inboundOnStart = Layer.scopedDiscard(Effect.gen(function*() {
   const config = yield* AppConfig
   if (config.sandbox) return
+  const fetcher = yield* InboundFetcher
+  if (fetcher.enabled) {
+    yield* Effect.logInfo(`inbound: no public webhook URL, so ${fetcher.howRepliesArrive}; run configure-webhooks with a public https WEBHOOK_BASE_URL for webhooks`)
+    return yield* Effect.forkScoped(fetcher.run)
+  }
   const catchUp = yield* CatchUp
   const database = yield* Database
   yield* Effect.forkScoped(database.exclusive("catch-up", catchUp.sync(CATCH_UP_HOURS)).pipe(

@@ -35,6 +35,10 @@ export const commands = {
     description: "copy the SQLite database at DATABASE_PATH into the PostgreSQL database at DATABASE_URL",
     options: {}
   },
+  "configure-webhooks": {
+    description: "point the number's (or its Messaging Service's) inbound webhook at WEBHOOK_BASE_URL through Twilio's API",
+    options: { dryRun: Options.boolean("dry-run").pipe(Options.withDescription("show what would change, change nothing")) }
+  },
   revoke: { description: "end every grant of the built-in OAuth server (MCP_OAUTH_BUILTIN): clients must be approved again", options: {} }
 } satisfies Record<string, { readonly description: string; readonly options: Command.Command.Config }>
 

@@ -4,16 +4,18 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { appLayer, catchUpOnStart } from "./App.js"
+import { appLayer, inboundOnStart } from "./App.js"
 import type { Handlers } from "./Cli.js"
-import type { AppConfigShape } from "./config/AppConfig.js"
+import { AppConfig, type AppConfigShape } from "./config/AppConfig.js"
 import { loadConfig } from "./config/LoadConfig.js"
 import { loggingLayer } from "./config/Logging.js"
 import type { WebhookServerOptions } from "./http/WebhookServer.js"
 import { serverFactory } from "./mcp/Bridge.js"
 import { sandboxTools, tools } from "./mcp/tools/index.js"
+import { ConfigureWebhooks } from "./messaging/ConfigureWebhooks.js"
 import { SetupCheck } from "./messaging/SetupCheck.js"
 import { databaseLocation } from "./storage/Location.js"
+import { Twilio } from "./twilio/Twilio.js"
 
 /** Resolves when the MCP client closes our stdin: Claude Code ends servers that way, without a signal. */
 const stdinClosed = Effect.async<void>((resume) => {
@@ -45,7 +47,7 @@ const serveMcp = (config: AppConfigShape) =>
     const runtime = yield* Effect.acquireRelease(
       Effect.sync(() =>
         ManagedRuntime.make(
-          Layer.mergeAll(webhookServer({ portTaken: "share" }), catchUpOnStart).pipe(
+          Layer.mergeAll(webhookServer({ portTaken: "share" }), inboundOnStart).pipe(
             Layer.provideMerge(appLayer(config)),
             Layer.provide(loggingLayer(config.logLevel))
           )
@@ -72,7 +74,7 @@ const serveWebhooks = (config: AppConfigShape) =>
   Effect.zipRight(
     Effect.logInfo(`twilio-mcp webhooks${config.sandbox ? " (sandbox: in-memory Twilio)" : ""}; database ${databaseLocation(config)}`),
     Layer.launch(
-      Layer.mergeAll(webhookServer({ portTaken: "fail" }), catchUpOnStart).pipe(Layer.provide(appLayer(config)))
+      Layer.mergeAll(webhookServer({ portTaken: "fail" }), inboundOnStart).pipe(Layer.provide(appLayer(config)))
     )
   )
 
@@ -87,7 +89,7 @@ const serveHttp = (config: AppConfigShape) =>
     if (config.mcpAuthTokens.length === 0) return yield* new McpAuthTokenMissing()
     const mcp = withOAuth(config.oauth)(McpRoute(config.sandbox ? sandboxTools : tools))
     return yield* Layer.launch(
-      Layer.mergeAll(webhookServer({ portTaken: "fail", alsoServe: mcp }), catchUpOnStart).pipe(
+      Layer.mergeAll(webhookServer({ portTaken: "fail", alsoServe: mcp }), inboundOnStart).pipe(
         Layer.provide(appLayer(config))
       )
     )
@@ -118,6 +120,13 @@ const runMigrateToPostgres = (config: AppConfigShape) =>
     yield* Effect.sync(() => process.stdout.write(`done: start the server with DATABASE_URL set to use PostgreSQL\n`))
   })
 
+/** `twilio-mcp configure-webhooks [--dry-run]`: what was there and what is set, one line each on stdout. */
+const runConfigureWebhooks = (config: AppConfigShape, dryRun: boolean) =>
+  Effect.flatMap(ConfigureWebhooks, (c) => c.run({ dryRun })).pipe(
+    Effect.flatMap((report) => Effect.sync(() => void process.stdout.write(report.lines.map((line) => `${line}\n`).join("")))),
+    Effect.provide(ConfigureWebhooks.Default.pipe(Layer.provide(Twilio.live), Layer.provide(AppConfig.layer(config))))
+  )
+
 /** Loads the configuration (`--sandbox` or TWILIO_MCP_SANDBOX=true) and runs `program` with it, logging on stderr. */
 const withConfig = <E>(flags: { readonly sandbox: boolean }, program: (config: AppConfigShape) => Effect.Effect<void, E>) =>
   Effect.flatMap(loadConfig({ sandbox: flags.sandbox }), (config) => program(config).pipe(Effect.provide(loggingLayer(config.logLevel))))
@@ -129,6 +138,7 @@ const handlers: Handlers = {
   http: (flags) => withConfig(flags, serveHttp),
   check: (flags) => withConfig(flags, runCheck),
   "migrate-to-postgres": (flags) => withConfig(flags, runMigrateToPostgres),
+  "configure-webhooks": (flags) => withConfig(flags, (config) => runConfigureWebhooks(config, flags.dryRun)),
   revoke: (flags) => withConfig(flags, (config) => Effect.flatMap(Effect.promise(() => import("./http/oauth/Revoke.js")), ({ runRevoke }) => runRevoke(config)))
 }
 

@@ -10,6 +10,7 @@
 // are noisy: targets are checked on ratios of interleaved runs and on medians.
 import { existsSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
+import * as fetchMode from "./figures/fetch.mjs"
 import * as httpMcp from "./figures/http-mcp.mjs"
 import * as idle from "./figures/idle.mjs"
 import * as oauth from "./figures/oauth.mjs"
@@ -25,7 +26,7 @@ import { log, OURS_ENTRY } from "./lib/targets.mjs"
  * The figure modules, in the order of the table. Each exports `figures` (name → run(context)) and `rows`
  * (its lines of the table); a new module is one import and one entry here.
  */
-const MODULES = [startup, webhooks, query, idle, httpMcp, oauth, postgres]
+const MODULES = [startup, webhooks, query, idle, httpMcp, oauth, postgres, fetchMode]
 const FIGURES = Object.assign({}, ...MODULES.map((m) => m.figures))
 const usage = `usage: node scripts/bench/index.mjs [${["all", ...Object.keys(FIGURES)].join("|")} …] [--quick] [--json FILE]`
 

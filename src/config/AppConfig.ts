@@ -15,12 +15,23 @@ export interface AppConfigShape {
   readonly messagingServiceSid: string | undefined
   /** The WhatsApp sender (`whatsapp:+E164`); absent: the Messaging Service's, or no WhatsApp. */
   readonly whatsappNumber?: string | undefined
-  /** Public base URL Twilio calls, without a trailing slash and without credentials: what may be shown. */
+  /**
+   * Public base URL Twilio calls, without a trailing slash and without credentials: what may be shown. Without
+   * WEBHOOK_BASE_URL, the local listener's (http://127.0.0.1:WEBHOOK_PORT), which Twilio cannot reach.
+   */
   readonly webhookBaseUrl: string
   /** The same URL exactly as configured, with `user:password@` if it has them: what Twilio calls and signs. */
   readonly webhookSigningBaseUrl: Redacted.Redacted<string>
   readonly webhookHost: string
   readonly webhookPort: number
+  /**
+   * How inbound messages and statuses arrive (INBOUND): Twilio's webhooks, or fetched from Twilio, which needs
+   * no public URL. `auto` (the default) is webhooks for a public https WEBHOOK_BASE_URL, else fetching.
+   */
+  readonly inbound: "webhook" | "fetch"
+  /** Fetching's cadence in seconds while a wait_for_reply is active or after a send, and otherwise. */
+  readonly fetchSeconds: number
+  readonly idleFetchSeconds: number
   /** Absolute path, or ":memory:". */
   readonly databasePath: string
   /** PostgreSQL instead of the SQLite file at databasePath: a postgres:// URL, with its password. */

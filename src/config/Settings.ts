@@ -4,6 +4,7 @@ import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as path from "node:path"
 import { PhoneNumber, WhatsAppNumber } from "../domain/Address.js"
+import { publicUrlProblem } from "../domain/PublicUrl.js"
 import { withoutCredentials } from "../domain/Text.js"
 import type { AppConfigShape } from "./AppConfig.js"
 import { isInstalledPackage, type Location } from "./Install.js"
@@ -14,6 +15,7 @@ import {
   BooleanFromEnv,
   HostNames,
   HttpUrl,
+  InboundFromEnv,
   IntFromEnv,
   LogLevelFromEnv,
   McpTokens,
@@ -60,15 +62,29 @@ const twilioAccount: Config.Config<Account> = Config.all({
 
 const webhookPort = (sandbox: boolean) => Config.withDefault(variable("WEBHOOK_PORT", Port(sandbox)), 3000)
 
-/** WEBHOOK_BASE_URL; the sandbox's "public" URL is its own listener, wherever WEBHOOK_PORT puts it. */
+/**
+ * WEBHOOK_BASE_URL, and how inbound messages arrive (INBOUND). Without a URL, the local listener's stands for it
+ * (signatures of webhooks sent to it are checked against it). The sandbox takes its inbound messages from
+ * simulate_inbound and its carrier, never from Twilio.
+ */
 const webhookUrls = (sandbox: boolean) =>
-  Config.map(
-    sandbox
-      ? Config.all([optional(variable("WEBHOOK_BASE_URL", HttpUrl)), webhookPort(sandbox)]).pipe(
-        Config.map(([url, port]) => url ?? `http://127.0.0.1:${port}`)
-      )
-      : variable("WEBHOOK_BASE_URL", HttpUrl),
-    (url) => ({ webhookBaseUrl: withoutCredentials(url).replace(/\/+$/, ""), webhookSigningBaseUrl: Redacted.make(url) })
+  Config.mapOrFail(
+    Config.all([optional(variable("WEBHOOK_BASE_URL", HttpUrl)), webhookPort(sandbox), Config.withDefault(variable("INBOUND", InboundFromEnv), "auto")]),
+    ([url, port, setting]) => {
+      if (setting === "webhook" && url === undefined && !sandbox) {
+        return Either.left(ConfigError.InvalidData(
+          ["INBOUND"],
+          "is webhook, which needs WEBHOOK_BASE_URL (the public https URL Twilio posts to); without one, leave INBOUND unset"
+        ))
+      }
+      const base = url ?? `http://127.0.0.1:${port}`
+      const webhooks = sandbox || setting === "webhook" || (setting === "auto" && url !== undefined && publicUrlProblem(url) === undefined)
+      return Either.right({
+        webhookBaseUrl: withoutCredentials(base).replace(/\/+$/, ""),
+        webhookSigningBaseUrl: Redacted.make(base),
+        inbound: webhooks ? "webhook" as const : "fetch" as const
+      })
+    }
   )
 
 /** DATABASE_PATH: absolute, or relative to the data folder; ":memory:" as it is. */
@@ -92,6 +108,8 @@ export const settings = (sandbox: boolean, location: Location, folder: string): 
     Config.all({
       webhookHost: Config.withDefault(variable("WEBHOOK_HOST", NonEmpty), "127.0.0.1"),
       webhookPort: webhookPort(sandbox),
+      fetchSeconds: Config.withDefault(variable("INBOUND_FETCH_SECONDS", IntFromEnv(1, 60)), 2),
+      idleFetchSeconds: Config.withDefault(variable("INBOUND_IDLE_FETCH_SECONDS", IntFromEnv(10, 3600)), 60),
       databasePath: databasePath(sandbox, location, folder),
       databaseUrl: optional(Config.map(variable("DATABASE_URL", PostgresUrl), Redacted.make)),
       logLevel: Config.withDefault(variable("LOG_LEVEL", LogLevelFromEnv), "info" as const),

@@ -46,6 +46,15 @@ export const LogLevelFromEnv = Schema.String.pipe(
   })
 )
 
+const inboundSettings = ["auto", "webhook", "poll"] as const
+
+/** INBOUND: how inbound messages arrive. */
+export const InboundFromEnv = Schema.String.pipe(
+  Schema.filter((s): s is (typeof inboundSettings)[number] => (inboundSettings as ReadonlyArray<string>).includes(s), {
+    message: (issue) => `must be one of ${inboundSettings.join(", ")} (got ${JSON.stringify(issue.actual)})`
+  })
+)
+
 /** An http(s) base URL, without trailing slashes. */
 export const HttpUrl = Schema.String.pipe(
   Schema.filter((s) => {

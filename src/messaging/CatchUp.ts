@@ -1,18 +1,26 @@
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { AppConfig } from "../config/AppConfig.js"
 import type { Address } from "../domain/Address.js"
 import { nowIso } from "../domain/Time.js"
 import { MessageStore } from "../storage/MessageStore.js"
 import { Twilio } from "../twilio/Twilio.js"
+import type { TwilioMessage } from "../twilio/TwilioResources.js"
 import { Ingest } from "./Ingest.js"
 
 /** How far back catch-up looks by default (README), at start-up and in `sync_messages`. */
 export const CATCH_UP_HOURS = 24
 
+/** Messages per list request, and how many pages one look goes back at most. */
+const PAGE_SIZE = 50
+const MAX_PAGES = 20
+
 /**
- * Catch-up: inbound messages and statuses missed while no webhook server was reachable, fetched from
- * Twilio (which keeps every message) and written through the same idempotent paths as the webhooks.
+ * Inbound messages and statuses read from Twilio (which keeps every message) instead of its webhooks, written
+ * through the same idempotent paths: at start-up, what was missed while no webhook server was reachable; in
+ * fetch mode (InboundFetcher), everything.
  */
 export class CatchUp extends Effect.Service<CatchUp>()("twilio-mcp/CatchUp", {
   effect: Effect.gen(function*() {
@@ -21,41 +29,64 @@ export class CatchUp extends Effect.Service<CatchUp>()("twilio-mcp/CatchUp", {
     const messages = yield* MessageStore
     const ingest = yield* Ingest
 
-    /** Inbound messages to our number since the newest one stored (at most `lookbackHours` back). */
+    /** Twilio's message with its media (an MMS's are a request away), as a webhook would have brought it. */
+    const withMedia = (m: TwilioMessage) =>
+      Effect.map(m.numMedia > 0 ? twilio.listMedia(m.sid) : Effect.succeed([]), (media) => ({
+        sid: m.sid,
+        from: m.from as Address,
+        to: m.to as Address,
+        body: m.body,
+        media,
+        numSegments: m.numSegments,
+        messagingServiceSid: m.messagingServiceSid,
+        receivedAt: m.dateCreated,
+        extra: { Source: "sync" }
+      }))
+
+    /**
+     * Messages to our number not stored yet: Twilio lists newest first, so pages are read until a message
+     * already stored, or older than `floor` (an ISO time). The newest page is one request when nothing is new.
+     */
+    const unseen = (to: string, floor: string) =>
+      Effect.gen(function*() {
+        const found: Array<TwilioMessage> = []
+        let pageUrl: string | undefined
+        for (let page = 0; page < MAX_PAGES; page++) {
+          const listed = yield* twilio.messagePage({ to, pageSize: PAGE_SIZE, pageUrl })
+          for (const m of listed.messages) {
+            if ((m.dateCreated ?? "") < floor || Option.isSome(yield* messages.findRow(m.sid))) return found
+            if (m.direction === "inbound") found.push(m)
+          }
+          pageUrl = listed.nextPageUrl
+          if (pageUrl === undefined) break
+        }
+        return found
+      })
+
+    // A Messaging Service sender without TWILIO_PHONE_NUMBER: replies may come to any of the account's or the
+    // service's numbers (asked of Twilio every 10 minutes), each one list request per look.
+    const serviceNumbers = yield* Effect.cachedWithTTL(twilio.senders, Duration.minutes(10))
+    const smsNumbers = config.phoneNumber !== undefined ? Effect.succeed([config.phoneNumber]) : serviceNumbers
+    // And the WhatsApp sender (a Messaging Service's own WhatsApp senders are not listed here).
+    const ourNumbers = Effect.map(smsNumbers, (numbers) => config.whatsappNumber === undefined ? numbers : [...numbers, config.whatsappNumber])
+
+    /** Inbound messages to our number(s) that are not stored yet (back to `floor`); stored oldest first, at Twilio's time, with their media. */
     const inbound = (floor: string) =>
       Effect.gen(function*() {
-        const newest = yield* messages.newestInboundAt
-        const after = newest !== undefined && newest > floor ? newest : floor
-        // Our SMS number and our WhatsApp sender (a Messaging Service's own senders are not listed here).
-        const ours = [config.phoneNumber, config.whatsappNumber].filter((n): n is string => n !== undefined)
-        if (ours.length === 0) return { after, found: 0, stored: 0 }
-        // Twilio lists newest first (in the same second too): store oldest first, at Twilio's time, so threads keep
-        // the order sent. Each list reversed, then the two merged by time (a stable sort keeps each one's order).
-        const missed = (yield* Effect.forEach(ours, (to) => twilio.listMessages({ to, after, limit: 1000 })))
-          .flatMap((list) => [...list].reverse())
-          .filter((m) => m.direction === "inbound")
-          .sort((a, b) => (a.dateCreated ?? "").localeCompare(b.dateCreated ?? ""))
-        const results = yield* Effect.forEach(missed, (m) =>
-          ingest.inbound({
-            sid: m.sid,
-            from: m.from as Address,
-            to: m.to as Address,
-            body: m.body,
-            media: [],
-            numSegments: m.numSegments,
-            receivedAt: m.dateCreated,
-            extra: { Source: "sync" }
-          }))
-        return { after, found: missed.length, stored: results.filter((r) => !r.duplicate).length }
+        const found = yield* Effect.forEach(yield* ourNumbers, (to) => unseen(to, floor))
+        // Oldest first (Twilio lists newest first; its times are to the second, so ties keep the list's order).
+        const missed = found.flatMap((list) => [...list].reverse()).sort((x, y) => (x.dateCreated ?? "").localeCompare(y.dateCreated ?? ""))
+        const results = yield* Effect.forEach(missed, (m) => Effect.flatMap(withMedia(m), ingest.inbound))
+        return { found: missed.length, stored: results.filter((r) => !r.duplicate).length }
       })
 
     /**
-     * Outbound messages not final yet whose callbacks may have been missed: their live status. One that Twilio
-     * cannot tell about (20404: not in this account any more) is counted and named; the others still sync.
+     * Outbound messages since `floor` not final yet, at most `limit`: their live status, applied forward only. One
+     * that Twilio cannot tell about (20404: not in this account any more) is counted and named; the others still sync.
      */
-    const statuses = (floor: string) =>
+    const statuses = (floor: string, limit: number) =>
       Effect.gen(function*() {
-        const pending = yield* messages.pendingOutbound(floor, 200)
+        const pending = yield* messages.pendingOutbound(floor, limit)
         const outcomes = yield* Effect.forEach(pending, (sid) =>
           twilio.fetchMessage(sid).pipe(
             Effect.flatMap((live) =>
@@ -75,9 +106,9 @@ export class CatchUp extends Effect.Service<CatchUp>()("twilio-mcp/CatchUp", {
     const sync = Effect.fn("CatchUp.sync")(function*(lookbackHours: number) {
       const floor = new Date((yield* Clock.currentTimeMillis) - lookbackHours * 3_600_000).toISOString()
       const received = yield* inbound(floor)
-      const delivered = yield* statuses(floor)
+      const delivered = yield* statuses(floor, 200)
       return {
-        since: received.after,
+        since: floor,
         inboundFound: received.found,
         inboundStored: received.stored,
         statusesChecked: delivered.checked,
@@ -86,7 +117,7 @@ export class CatchUp extends Effect.Service<CatchUp>()("twilio-mcp/CatchUp", {
       }
     })
 
-    return { sync } as const
+    return { inbound, statuses, sync } as const
   }),
   dependencies: [MessageStore.Default, Ingest.Default]
 }) {}

@@ -11,6 +11,7 @@ import { MessageSearch } from "../storage/MessageSearch.js"
 import { MessageStore } from "../storage/MessageStore.js"
 import { OptOuts } from "../storage/OptOuts.js"
 import { ReadMarkers } from "../storage/ReadMarkers.js"
+import { InboundFetcher } from "./InboundFetcher.js"
 import { summarize } from "./ThreadSummary.js"
 import { Threading } from "./Threading.js"
 import { WhatsApp } from "./WhatsApp.js"
@@ -34,6 +35,7 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
     const readMarkers = yield* ReadMarkers
     const database = yield* Database
     const whatsapp = yield* WhatsApp
+    const fetcher = yield* InboundFetcher
 
     const createConversation = Effect.fn("Conversations.create")(function*(
       participants: ReadonlyArray<PhoneNumber>,
@@ -64,6 +66,7 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
      * inbound messages shown are marked read (wait_for_reply then waits for newer ones).
      */
     const thread = Effect.fn("Conversations.thread")(function*(query: ThreadQuery) {
+      yield* fetcher.beforeRead
       const conversation = yield* threading.require(query.conversationId)
       const before = query.before === undefined ? undefined : yield* Effect.flatMap(
         messages.findRow(query.before),
@@ -107,6 +110,7 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
     const conversations = Effect.fn("Conversations.list")(function*(
       options: { readonly limit: number; readonly before?: string | undefined; readonly channel?: Channel | undefined }
     ) {
+      yield* fetcher.beforeRead
       const list = yield* threading.recent(options)
       const optedOut = new Set(yield* optOuts.optedOutAmong(Array.from(new Set(list.flatMap((c) => c.participants)))))
       return {
@@ -130,7 +134,7 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
       readonly channel?: Channel | undefined
       readonly limit: number
     }) =>
-      Effect.map(messageSearch.search({ ...query, text: query.query }), (found) => ({ messages: found }))
+      Effect.map(Effect.zipRight(fetcher.beforeRead, messageSearch.search({ ...query, text: query.query })), (found) => ({ messages: found }))
 
     return { createConversation, thread, conversations, search } as const
   }),
@@ -142,6 +146,7 @@ export class Conversations extends Effect.Service<Conversations>()("twilio-mcp/C
     OptOuts.Default,
     ReadMarkers.Default,
     Database.Default,
-    WhatsApp.Default
+    WhatsApp.Default,
+    InboundFetcher.Default
   ]
 }) {}

@@ -6,6 +6,7 @@ import { channelOf } from "../domain/Address.js"
 import { nowIso } from "../domain/Time.js"
 import { type InboundFilter, MessageReads } from "../storage/MessageReads.js"
 import { ReadMarkers } from "../storage/ReadMarkers.js"
+import { InboundFetcher } from "./InboundFetcher.js"
 import { Inbox } from "./Inbox.js"
 import { Threading } from "./Threading.js"
 
@@ -17,11 +18,12 @@ export class Replies extends Effect.Service<Replies>()("twilio-mcp/Replies", {
     const reads = yield* MessageReads
     const inbox = yield* Inbox
     const readMarkers = yield* ReadMarkers
+    const fetcher = yield* InboundFetcher
     const sender = defaultSender(config)
     /** Our side of a thread with `from`: the sender of their channel. */
     const ourSideFor = (from: string) => channelOf(from) === "whatsapp" ? whatsappSender(config) ?? sender : sender
 
-    const inbound = (filter: InboundFilter) => reads.listInbound(filter)
+    const inbound = (filter: InboundFilter) => Effect.zipRight(fetcher.beforeRead, reads.listInbound(filter))
 
     /**
      * Waits for inbound messages in a thread (or from a sender). By default, the ones not yet returned (by an
@@ -39,7 +41,7 @@ export class Replies extends Effect.Service<Replies>()("twilio-mcp/Replies", {
       onProgress: (waitedSeconds: number) => Effect.Effect<void>
     ) {
       const startedAt = yield* nowIso
-      const { filter, found } = yield* inbox.waitForReply(
+      const { filter, found } = yield* fetcher.whileWaiting(inbox.waitForReply(
         Effect.gen(function*() {
           const conversation = input.conversationId !== undefined
             ? yield* threading.require(input.conversationId)
@@ -49,18 +51,19 @@ export class Replies extends Effect.Service<Replies>()("twilio-mcp/Replies", {
         }),
         Duration.seconds(input.timeoutSeconds),
         onProgress
-      )
+      ))
       yield* readMarkers.advance(found.marks, yield* nowIso)
       const newest = found.messages[found.messages.length - 1]
       return {
         status: newest === undefined ? "timeout" as const : "reply" as const,
         conversationId: filter?.conversationId ?? newest?.conversationId ?? null,
         messages: found.messages,
-        since: found.cursor ?? input.since ?? filter?.floor ?? startedAt
+        since: found.cursor ?? input.since ?? filter?.floor ?? startedAt,
+        ...(newest === undefined && fetcher.enabled ? { note: fetcher.howRepliesArrive } : {})
       }
     })
 
     return { inbound, awaitReply } as const
   }),
-  dependencies: [Threading.Default, MessageReads.Default, Inbox.Default, ReadMarkers.Default]
+  dependencies: [Threading.Default, MessageReads.Default, Inbox.Default, ReadMarkers.Default, InboundFetcher.Default]
 }) {}

@@ -14,6 +14,7 @@ import { MessageStore } from "../storage/MessageStore.js"
 import { OptOuts } from "../storage/OptOuts.js"
 import { SendKeys } from "../storage/SendKeys.js"
 import { Twilio } from "../twilio/Twilio.js"
+import { InboundFetcher } from "./InboundFetcher.js"
 import { previewSegments, type SegmentPreview } from "./Segments.js"
 import { SendGuard } from "./SendGuard.js"
 import { Threading } from "./Threading.js"
@@ -64,6 +65,7 @@ export class Sending extends Effect.Service<Sending>()("twilio-mcp/Sending", {
   effect: Effect.gen(function*() {
     const config = yield* AppConfig
     const twilio = yield* Twilio
+    const fetcher = yield* InboundFetcher
     const messages = yield* MessageStore
     const threading = yield* Threading
     const guard = yield* SendGuard
@@ -149,7 +151,8 @@ export class Sending extends Effect.Service<Sending>()("twilio-mcp/Sending", {
         messagingServiceSid: useService ? config.messagingServiceSid : undefined,
         mediaUrls: media,
         // The URL as configured, credentials included: Twilio calls and signs it with them.
-        statusCallback: `${Redacted.value(config.webhookSigningBaseUrl)}${STATUS_PATH}`
+        // Without a public URL it would point nowhere: statuses are fetched instead.
+        statusCallback: config.inbound === "webhook" ? `${Redacted.value(config.webhookSigningBaseUrl)}${STATUS_PATH}` : undefined
       }).pipe(
         Effect.tapError((error) =>
           Effect.all([
@@ -162,6 +165,7 @@ export class Sending extends Effect.Service<Sending>()("twilio-mcp/Sending", {
           ]).pipe(Effect.ignore)
         )
       )
+      yield* fetcher.afterSend
       const from = sent.from ?? sender
       const result = (conversationId: string | null): SendResult => ({
         messageSid: sent.sid,
@@ -219,7 +223,8 @@ export class Sending extends Effect.Service<Sending>()("twilio-mcp/Sending", {
     OptOuts.Default,
     SendKeys.Default,
     Database.Default,
-    WhatsApp.Default
+    WhatsApp.Default,
+    InboundFetcher.Default
   ]
 }) {}
 

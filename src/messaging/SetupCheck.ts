@@ -1,24 +1,10 @@
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
 import { AppConfig } from "../config/AppConfig.js"
 import { commandLine, currentLocation } from "../config/Install.js"
-import { withoutCredentials } from "../domain/Text.js"
 import { SMS_PATH } from "../domain/WebhookPaths.js"
 import { Database } from "../storage/Database.js"
-import { Twilio } from "../twilio/Twilio.js"
-
-export interface Check {
-  readonly name: string
-  readonly ok: boolean
-  readonly detail: string
-}
-
-const pass = (name: string, detail: string): Check => ({ name, ok: true, detail })
-const fail = (name: string, detail: string): Check => ({ name, ok: false, detail })
-
-/** A check whose error is its failure detail. */
-const attempt = <E extends { readonly message: string }, R>(name: string, effect: Effect.Effect<Check, E, R>) =>
-  Effect.catchAll(effect, (e) => Effect.succeed(fail(name, e.message)))
+import { AccountCheck } from "./AccountCheck.js"
+import { attempt, type Check, fail, pass } from "./Check.js"
 
 /**
  * What must be true for messages to flow, checked without sending anything: credentials, where the
@@ -27,37 +13,10 @@ const attempt = <E extends { readonly message: string }, R>(name: string, effect
 export class SetupCheck extends Effect.Service<SetupCheck>()("twilio-mcp/SetupCheck", {
   effect: Effect.gen(function*() {
     const config = yield* AppConfig
-    const twilio = yield* Twilio
     const database = yield* Database
+    const account = yield* AccountCheck
     const inboundUrl = `${config.webhookBaseUrl}${SMS_PATH}`
-    // What Twilio holds for the number: the URL as configured, credentials included (never shown).
-    const signedInboundUrl = `${Redacted.value(config.webhookSigningBaseUrl)}${SMS_PATH}`
-
-    const credentials = attempt(
-      "twilio credentials",
-      Effect.map(twilio.fetchAccount, (a) =>
-        pass(
-          "twilio credentials",
-          config.sandbox ? "sandbox: in-memory Twilio, no account used" : `account ${a.sid} "${a.friendlyName}" is ${a.status}`
-        ))
-    )
-
-    const name = "inbound webhook URL"
-    const numberWebhook = config.phoneNumber === undefined
-      ? Effect.succeed(pass(name, `no TWILIO_PHONE_NUMBER: set the Messaging Service's inbound URL to ${inboundUrl}`))
-      : attempt(
-        name,
-        Effect.map(twilio.findNumber(config.phoneNumber), (n) =>
-          n === undefined
-            ? fail(name, `${config.phoneNumber} is not a phone number of this account`)
-            : n.smsUrl === signedInboundUrl
-            ? pass(name, `${n.phoneNumber} sends inbound SMS to ${inboundUrl}`)
-            : fail(
-              name,
-              `${n.phoneNumber} sends inbound SMS to ${n.smsUrl ? withoutCredentials(n.smsUrl) : "(nothing)"}; ` +
-                `set its messaging webhook to ${inboundUrl} (HTTP POST)`
-            ))
-      )
+    const fetching = config.inbound === "fetch"
 
     /** Writable (the write lock taken), and which database: SQLite's file, or PostgreSQL's server without credentials. */
     const databaseCheck = attempt(
@@ -75,7 +34,9 @@ export class SetupCheck extends Effect.Service<SetupCheck>()("twilio-mcp/SetupCh
     )
 
     const publicUrl = Effect.succeed(
-      config.webhookBaseUrl.startsWith("https://") || config.sandbox
+      fetching
+        ? pass("WEBHOOK_BASE_URL", `${config.webhookBaseUrl} is no public https URL Twilio could post to: replies are fetched from Twilio instead`)
+        : config.webhookBaseUrl.startsWith("https://") || config.sandbox
         ? pass("WEBHOOK_BASE_URL", `${config.webhookBaseUrl} (Twilio posts to ${inboundUrl})`)
         : fail("WEBHOOK_BASE_URL", `${config.webhookBaseUrl} is not https: Twilio needs a public HTTPS URL (ngrok in development)`)
     )
@@ -93,9 +54,11 @@ export class SetupCheck extends Effect.Service<SetupCheck>()("twilio-mcp/SetupCh
           ? pass("webhook port", `twilio-mcp ${body.version} serves webhooks on ${where}`)
           : fail("webhook port", `another program holds ${where}`)
       } catch {
-        // The sandbox's inbound messages come from simulate_inbound, not from Twilio.
+        // The sandbox's inbound messages come from simulate_inbound, not from Twilio; fetched ones not by webhook.
         return config.sandbox
           ? pass("webhook port", `nothing listens on ${where}; not needed in the sandbox (simulate_inbound stands in for Twilio)`)
+          : fetching
+          ? pass("webhook port", `nothing listens on ${where}; not needed: replies are fetched from Twilio`)
           : fail(
             "webhook port",
             `nothing listens on ${where}, so inbound SMS will be missed: start the MCP server (your MCP client does when it ` +
@@ -105,12 +68,15 @@ export class SetupCheck extends Effect.Service<SetupCheck>()("twilio-mcp/SetupCh
     })
 
     const run = Effect.map(
-      Effect.all([Effect.succeed(pass("configuration", "valid")), publicUrl, credentials, numberWebhook, databaseCheck, port], {
+      Effect.all([Effect.succeed(pass("configuration", "valid")), publicUrl, account.run, databaseCheck, port], {
         concurrency: "unbounded"
       }),
-      (checks) => ({ ok: checks.every((c) => c.ok), checks })
+      (lines) => {
+        const checks = lines.flat()
+        return { ok: checks.every((c) => c.ok), checks }
+      }
     )
     return { run } as const
   }),
-  dependencies: [Database.Default]
+  dependencies: [Database.Default, AccountCheck.Default]
 }) {}

@@ -3,7 +3,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { StorageError } from "../domain/Errors.js"
-import { Engine } from "./Engine.js"
+import { Engine, type ExclusiveTask } from "./Engine.js"
 import { SqlLive } from "./Sql.js"
 import { reasonOf } from "./SqlReason.js"
 
@@ -61,7 +61,7 @@ export class Database extends Effect.Service<Database>()("twilio-mcp/Database", 
     )
 
     /** `effect`, unless another process sharing the database is running `task` right now (then None). */
-    const exclusive = <A, E, R>(task: "catch-up", effect: Effect.Effect<A, E, R>) =>
+    const exclusive = <A, E, R>(task: ExclusiveTask, effect: Effect.Effect<A, E, R>) =>
       engine.exclusive(task, effect).pipe(
         Effect.catchIf((e): e is SqlError => e instanceof SqlError, (e) => Effect.fail(storageError(task)(e)))
       )

@@ -13,6 +13,9 @@ export interface EngineDescription {
   readonly location: string
 }
 
+/** Work one process sharing the database does at a time: catching up at start, fetching from Twilio. */
+export type ExclusiveTask = "catch-up" | "inbound-fetch"
+
 /**
  * What the two databases do differently beyond SQL text: how a write transaction takes the write lock, how a
  * process learns of other processes' writes, how work is done by one process only. Provided with the client
@@ -27,8 +30,11 @@ export interface EngineShape {
    * watch started or after its previous completion. It may also complete when nothing changed.
    */
   readonly watchChanges: Effect.Effect<Effect.Effect<void, SqlError>, SqlError, Scope.Scope>
-  /** `effect` unless another process sharing the database is running the same `task` (then None). */
-  readonly exclusive: <A, E, R>(task: "catch-up", effect: Effect.Effect<A, E, R>) => Effect.Effect<Option.Option<A>, E | SqlError, R>
+  /**
+   * `effect` unless another process sharing the database is running the same `task` (then None). Also None
+   * if this process loses the task while running it (stopped for longer than its lease): `effect` is interrupted.
+   */
+  readonly exclusive: <A, E, R>(task: ExclusiveTask, effect: Effect.Effect<A, E, R>) => Effect.Effect<Option.Option<A>, E | SqlError, R>
 }
 
 export class Engine extends Context.Tag("twilio-mcp/Engine")<Engine, EngineShape>() {}

@@ -17,7 +17,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import pg from "pg"
 import { StorageError } from "../domain/Errors.js"
-import { Engine, lockedTransactions } from "./Engine.js"
+import { Engine, type ExclusiveTask, lockedTransactions } from "./Engine.js"
 import { postgresLocation } from "./Location.js"
 import { reasonOf } from "./SqlReason.js"
 import { postgresMigrations } from "./migrations/postgres/index.js"
@@ -27,7 +27,7 @@ import { postgresMigrations } from "./migrations/postgres/index.js"
  * application's locks in the same database.
  */
 const LOCK_CLASS = 0x74776d63 // "twmc"
-const locks = { write: 1, "catch-up": 2, migrate: 3 } as const
+const locks = { write: 1, "catch-up": 2, migrate: 3, "inbound-fetch": 4 } as const
 /** How long a write waits for the write lock; how long a transaction holding it may sit idle. */
 const LOCK_TIMEOUT = "10s"
 const IDLE_IN_TRANSACTION = "15s"
@@ -78,7 +78,7 @@ const postgresEngine = (url: Redacted.Redacted<string>) =>
         "postgresql"
       )
 
-      const exclusive = <A, E, R>(task: "catch-up", effect: Effect.Effect<A, E, R>) =>
+      const exclusive = <A, E, R>(task: ExclusiveTask, effect: Effect.Effect<A, E, R>) =>
         Effect.scoped(Effect.gen(function*() {
           const conn = yield* sql.reserve
           const [row] = yield* onConnection(conn, `SELECT pg_try_advisory_lock(${LOCK_CLASS}, ${locks[task]}) AS locked`)

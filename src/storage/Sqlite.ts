@@ -13,6 +13,7 @@ import { SqliteDriverUnavailable, StorageError } from "../domain/Errors.js"
 import { Engine, lockedTransactions } from "./Engine.js"
 import { nextTurnOfEventLoop } from "./GroupCommit.js"
 import { migrations } from "./migrations/index.js"
+import { sqliteExclusive } from "./SqliteLease.js"
 import { reasonOf } from "./SqlReason.js"
 
 const pathAdvice = "Point DATABASE_PATH at a writable file; relative paths resolve against the project folder."
@@ -105,7 +106,7 @@ const migrate = SqliteMigrator.layer({ loader: SqliteMigrator.fromRecord(migrati
 /** How often a waiter asks SQLite whether another process wrote: one PRAGMA, no table read. */
 const POLL_INTERVAL = Duration.seconds(1)
 
-/** SQLite's ways: BEGIN IMMEDIATE, data_version, and no coordination beyond the file lock. */
+/** SQLite's ways: BEGIN IMMEDIATE, data_version, and leases in a table. */
 const sqliteEngine = (filename: string) =>
   Layer.effect(
     Engine,
@@ -141,7 +142,7 @@ const sqliteEngine = (filename: string) =>
         ),
         writeTransaction,
         watchChanges,
-        exclusive: (_task, effect) => Effect.asSome(effect)
+        exclusive: sqliteExclusive(sql)
       })
     })
   )

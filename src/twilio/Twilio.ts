@@ -6,59 +6,43 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import { AppConfig, type AppConfigShape } from "../config/AppConfig.js"
-import type { MessageStatus } from "../domain/Message.js"
 import { TwilioApiError, TwilioUnreachable } from "./TwilioErrors.js"
-import { toIso } from "../domain/Time.js"
 import { declaredVariables, type Template, templateBody } from "../domain/Template.js"
-
-export interface SendRequest {
-  readonly to: string
-  readonly from?: string | undefined
-  readonly messagingServiceSid?: string | undefined
-  readonly body: string
-  readonly mediaUrls?: ReadonlyArray<string> | undefined
-  readonly statusCallback: string
-  /** A content template and its variables: sent instead of `body` (WhatsApp outside the 24-hour window). */
-  readonly content?: { readonly sid: string; readonly variables: Readonly<Record<string, string>> } | undefined
-}
-
-/** The fields of Twilio's Message resource this server uses. */
-export interface TwilioMessage {
-  readonly sid: string
-  readonly status: MessageStatus
-  readonly to: string
-  readonly from: string | null
-  readonly body: string
-  readonly direction: "inbound" | "outbound"
-  readonly numSegments: number | undefined
-  readonly errorCode: number | undefined
-  readonly errorMessage: string | undefined
-  readonly dateCreated: string | undefined
-  readonly dateUpdated: string | undefined
-}
+import {
+  fromSdk,
+  mediaUrl,
+  type MessagePage,
+  numberFromSdk,
+  type SendRequest,
+  serviceFromSdk,
+  type TwilioAccount,
+  type TwilioMedia,
+  type TwilioMessage,
+  type TwilioNumber,
+  type TwilioService
+} from "./TwilioResources.js"
 
 export type TwilioError = TwilioApiError | TwilioUnreachable
-
-export interface TwilioAccount {
-  readonly sid: string
-  readonly status: string
-  readonly friendlyName: string
-}
-
-export interface TwilioNumber {
-  readonly phoneNumber: string
-  readonly smsUrl: string | null
-  readonly smsMethod: string | null
-}
 
 export interface TwilioShape {
   readonly send: (request: SendRequest) => Effect.Effect<TwilioMessage, TwilioError>
   readonly fetchMessage: (sid: string) => Effect.Effect<TwilioMessage, TwilioError>
-  /** Messages to `to` sent after `after`, newest first, at most `limit`: for catching up missed webhooks. */
-  readonly listMessages: (query: { readonly to: string; readonly after: string; readonly limit: number }) => Effect.Effect<ReadonlyArray<TwilioMessage>, TwilioError>
+  /** The newest `pageSize` messages to `to`, or the page at `pageUrl` (a previous page's `nextPageUrl`). */
+  readonly messagePage: (query: { readonly to: string; readonly pageSize: number; readonly pageUrl?: string | undefined }) => Effect.Effect<MessagePage, TwilioError>
+  /** An MMS's media; each URL needs the account's Basic auth to download, as a webhook's `MediaUrl{N}`. */
+  readonly listMedia: (messageSid: string) => Effect.Effect<ReadonlyArray<TwilioMedia>, TwilioError>
   readonly fetchAccount: Effect.Effect<TwilioAccount, TwilioError>
   /** The account's phone number record, to check where its inbound webhook points. */
   readonly findNumber: (phoneNumber: string) => Effect.Effect<TwilioNumber | undefined, TwilioError>
+  /** Points a number's inbound messages at `smsUrl` (HTTP POST). */
+  readonly setNumberSmsUrl: (numberSid: string, smsUrl: string) => Effect.Effect<TwilioNumber, TwilioError>
+  /** The Messaging Service `phoneNumber` belongs to, if any. */
+  readonly serviceOfNumber: (phoneNumber: string) => Effect.Effect<TwilioService | undefined, TwilioError>
+  readonly fetchService: (serviceSid: string) => Effect.Effect<TwilioService, TwilioError>
+  /** Points a Messaging Service's inbound messages at `url` (HTTP POST). */
+  readonly setServiceInboundUrl: (serviceSid: string, url: string) => Effect.Effect<TwilioService, TwilioError>
+  /** The US A2P 10DLC campaigns registered on a Messaging Service, each with Twilio's status (VERIFIED…). */
+  readonly a2pCampaigns: (serviceSid: string) => Effect.Effect<ReadonlyArray<{ readonly campaignStatus: string }>, TwilioError>
   /** The numbers a message may be sent from: the account's, and the Messaging Service's if one is configured. */
   readonly senders: Effect.Effect<ReadonlyArray<string>, TwilioError>
 
@@ -72,34 +56,6 @@ export class Twilio extends Context.Tag("twilio-mcp/Twilio")<Twilio, TwilioShape
   static readonly live = Layer.effect(Twilio, Effect.map(AppConfig, (config) => makeLive(config)))
 }
 
-interface SdkMessage {
-  sid: string
-  status: string
-  to: string
-  from: string | null
-  body: string | null
-  direction: string
-  numSegments: string | null
-  errorCode: number | null
-  errorMessage: string | null
-  dateCreated: Date | null
-  dateUpdated: Date | null
-}
-
-const fromSdk = (m: SdkMessage): TwilioMessage => ({
-  sid: m.sid,
-  status: m.status as MessageStatus,
-  to: m.to,
-  from: m.from,
-  body: m.body ?? "",
-  direction: m.direction === "inbound" ? "inbound" : "outbound",
-  numSegments: m.numSegments === null ? undefined : Number(m.numSegments),
-  errorCode: m.errorCode ?? undefined,
-  // Twilio's own words only: what a code means when Twilio gives none is added where messages are shown.
-  errorMessage: m.errorMessage ?? undefined,
-  dateCreated: toIso(m.dateCreated),
-  dateUpdated: toIso(m.dateUpdated)
-})
 
 /**
  * Turns what the SDK threw into a tagged error. A REST error means Twilio answered and did not act,
@@ -183,22 +139,50 @@ const makeLive = (config: AppConfigShape): TwilioShape => {
           ...(request.content === undefined
             ? { body: request.body }
             : { contentSid: request.content.sid, contentVariables: JSON.stringify(request.content.variables) }),
-          statusCallback: request.statusCallback,
+          ...(request.statusCallback === undefined ? {} : { statusCallback: request.statusCallback }),
           ...(request.from === undefined ? {} : { from: request.from }),
           ...(request.messagingServiceSid === undefined ? {} : { messagingServiceSid: request.messagingServiceSid }),
           ...(request.mediaUrls && request.mediaUrls.length > 0 ? { mediaUrl: [...request.mediaUrls] } : {})
         })).pipe(Effect.map(fromSdk)),
     fetchMessage: (sid) => call("fetch message", false, (c) => c.messages(sid).fetch()).pipe(Effect.map(fromSdk)),
-    listMessages: (query) =>
-      call("list messages", false, (c) => c.messages.list({ to: query.to, dateSentAfter: new Date(query.after), limit: query.limit })).pipe(
-        Effect.map((list) => list.map(fromSdk))
+    messagePage: (query) =>
+      call("list messages", false, (c) =>
+        query.pageUrl === undefined ? c.messages.page({ to: query.to, pageSize: query.pageSize }) : c.messages.getPage(query.pageUrl)).pipe(
+          Effect.map((page) => ({ messages: page.instances.map(fromSdk), nextPageUrl: page.nextPageUrl }))
+        ),
+    listMedia: (messageSid) =>
+      call("list media", false, (c) => c.messages(messageSid).media.list({ limit: 10 })).pipe(
+        Effect.map((list) => list.map((m) => ({ url: mediaUrl(m.uri), contentType: m.contentType })))
       ),
     fetchAccount: call("fetch account", false, (c) => c.api.v2010.accounts(config.accountSid).fetch()).pipe(
-      Effect.map((a) => ({ sid: a.sid, status: a.status, friendlyName: a.friendlyName }))
+      Effect.map((a) => ({ sid: a.sid, status: a.status, friendlyName: a.friendlyName, type: a.type }))
     ),
     findNumber: (phoneNumber) =>
       call("find phone number", false, (c) => c.incomingPhoneNumbers.list({ phoneNumber, limit: 1 })).pipe(
-        Effect.map(([n]) => n === undefined ? undefined : { phoneNumber: n.phoneNumber, smsUrl: n.smsUrl, smsMethod: n.smsMethod })
+        Effect.map(([n]) => n === undefined ? undefined : numberFromSdk(n))
+      ),
+    setNumberSmsUrl: (numberSid, smsUrl) =>
+      call("update phone number", false, (c) => c.incomingPhoneNumbers(numberSid).update({ smsUrl, smsMethod: "POST" })).pipe(
+        Effect.map(numberFromSdk)
+      ),
+    serviceOfNumber: (phoneNumber) =>
+      Effect.gen(function*() {
+        const services = yield* call("list Messaging Services", false, (c) => c.messaging.v1.services.list({ limit: 100 }))
+        for (const service of services) {
+          const numbers = yield* call("list Messaging Service senders", false, (c) => c.messaging.v1.services(service.sid).phoneNumbers.list({ limit: 1000 }))
+          if (numbers.some((n) => n.phoneNumber === phoneNumber)) return serviceFromSdk(service)
+        }
+        return undefined
+      }),
+    fetchService: (serviceSid) =>
+      call("fetch Messaging Service", false, (c) => c.messaging.v1.services(serviceSid).fetch()).pipe(Effect.map(serviceFromSdk)),
+    setServiceInboundUrl: (serviceSid, url) =>
+      call("update Messaging Service", false, (c) => c.messaging.v1.services(serviceSid).update({ inboundRequestUrl: url, inboundMethod: "POST" })).pipe(
+        Effect.map(serviceFromSdk)
+      ),
+    a2pCampaigns: (serviceSid) =>
+      call("list A2P campaigns", false, (c) => c.messaging.v1.services(serviceSid).usAppToPerson.list({ limit: 20 })).pipe(
+        Effect.map((list) => list.map((campaign) => ({ campaignStatus: campaign.campaignStatus })))
       ),
     senders: Effect.all([
       call("list phone numbers", false, (c) => c.incomingPhoneNumbers.list({ limit: 1000 })),

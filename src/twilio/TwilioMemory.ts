@@ -11,10 +11,11 @@ import { TwilioApiError } from "../twilio/TwilioErrors.js"
 import { type MessageStatus, randomSid } from "../domain/Message.js"
 import { nowIso } from "../domain/Time.js"
 import { SMS_PATH } from "../domain/WebhookPaths.js"
-import { type SendRequest, Twilio, type TwilioError, type TwilioMessage, templateFromSdk } from "./Twilio.js"
+import { templateFromSdk, Twilio, type TwilioError, type TwilioShape } from "./Twilio.js"
+import type { SendRequest, TwilioMessage, TwilioNumber } from "./TwilioResources.js"
 
 export interface SentMessage extends TwilioMessage {
-  readonly statusCallback: string
+  readonly statusCallback: string | undefined
   readonly mediaUrls: ReadonlyArray<string>
   readonly content?: SendRequest["content"]
 }
@@ -74,6 +75,8 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
             body: request.body,
             direction: "outbound",
             numSegments: Math.max(1, Math.ceil(request.body.length / 160)),
+            numMedia: media.length,
+            messagingServiceSid: request.messagingServiceSid,
             errorCode: undefined,
             errorMessage: undefined,
             dateCreated: now,
@@ -113,6 +116,8 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
               errorMessage: undefined,
               dateCreated: now,
               dateUpdated: now,
+              numMedia: 0,
+              messagingServiceSid: undefined,
               statusCallback: "",
               mediaUrls: []
             }
@@ -127,37 +132,56 @@ export class TwilioMemory extends Context.Tag("twilio-mcp/TwilioMemory")<TwilioM
                 : new Map(m).set(messageSid, { ...found, status, errorCode, dateUpdated: now })
             }))
       }
-      const listMessages = (query: { readonly to: string; readonly after: string; readonly limit: number }) =>
-        Effect.flatMap(injected, () =>
-          Effect.map(Ref.get(messages), (m) =>
-            Array.from(m.values())
-              .filter((msg) => msg.to === query.to && (msg.dateCreated ?? "") > query.after)
-              .reverse()
-              .slice(0, query.limit) as ReadonlyArray<TwilioMessage>))
 
-      const twilio = {
+      // The one number, its messaging webhook pointing at this server; no Messaging Service, no A2P campaign.
+      const number = yield* Ref.make<TwilioNumber | undefined>(
+        config.phoneNumber === undefined ? undefined : {
+          sid: `PN${"0".repeat(32)}`,
+          phoneNumber: config.phoneNumber,
+          smsUrl: `${Redacted.value(config.webhookSigningBaseUrl)}${SMS_PATH}`,
+          smsMethod: "POST",
+          capabilities: { sms: true, mms: true }
+        }
+      )
+      const serviceNotFound = (serviceSid: string) =>
+        new TwilioApiError({ operation: "fetch Messaging Service", httpStatus: 404, code: 20404, detail: `Service ${serviceSid} was not found` })
+
+      const twilio: TwilioShape = {
         send,
         fetchMessage,
-        listMessages,
-        senders: Effect.as(injected, owned),
-        fetchAccount: Effect.as(injected, { sid: config.accountSid, status: "active", friendlyName: "In-memory sandbox" }),
-        findNumber: (phoneNumber: string) =>
-          Effect.as(
+        // One page, newest first: the fake keeps few messages.
+        messagePage: (query) =>
+          Effect.zipRight(
             injected,
-            owned.includes(phoneNumber)
-              ? { phoneNumber, smsUrl: `${Redacted.value(config.webhookSigningBaseUrl)}${SMS_PATH}`, smsMethod: "POST" }
-              : undefined
-          )
+            Effect.map(Ref.get(messages), (m) => ({
+              messages: Array.from(m.values()).filter((msg) => msg.to === query.to).reverse().slice(0, query.pageSize) as ReadonlyArray<TwilioMessage>,
+              nextPageUrl: undefined
+            }))
+          ),
+        listMedia: (messageSid) =>
+          Effect.map(fetchMessage(messageSid), (m) => (m as SentMessage).mediaUrls.map((url) => ({ url, contentType: "application/octet-stream" }))),
+        senders: Effect.as(injected, owned),
+        fetchAccount: Effect.as(injected, { sid: config.accountSid, status: "active", friendlyName: "In-memory sandbox", type: "Full" }),
+        findNumber: (phoneNumber) => Effect.zipRight(injected, Effect.map(Ref.get(number), (n) => (n?.phoneNumber === phoneNumber ? n : undefined))),
+        setNumberSmsUrl: (numberSid, smsUrl) =>
+          Effect.zipRight(
+            injected,
+            Effect.flatMap(Ref.updateAndGet(number, (n) => (n?.sid === numberSid ? { ...n, smsUrl, smsMethod: "POST" } : n)), (n) =>
+              n?.sid === numberSid ? Effect.succeed(n) : Effect.fail(new TwilioApiError({ operation: "update phone number", httpStatus: 404, code: 20404, detail: `Number ${numberSid} was not found` })))
+          ),
+        serviceOfNumber: () => Effect.as(injected, undefined),
+        fetchService: (serviceSid) => Effect.zipRight(injected, Effect.fail(serviceNotFound(serviceSid))),
+        setServiceInboundUrl: (serviceSid) => Effect.zipRight(injected, Effect.fail(serviceNotFound(serviceSid))),
+        a2pCampaigns: () => Effect.as(injected, []),
+        listTemplates: Effect.as(injected, MEMORY_TEMPLATES)
       }
-      return Context.make(Twilio, { ...twilio, ...whatsApp(injected) }).pipe(Context.add(TwilioMemory, controls))
+      return Context.make(Twilio, twilio).pipe(Context.add(TwilioMemory, controls))
     })
   )
 
   /** The fake owning TWILIO_PHONE_NUMBER alone: the sandbox's. */
   static readonly layer = TwilioMemory.owning([])
 }
-
-// WhatsApp (issue 23)
 
 /** The in-memory account's content templates: one approved for WhatsApp with two variables, one never submitted. */
 export const MEMORY_TEMPLATES = [
@@ -178,7 +202,3 @@ export const MEMORY_TEMPLATES = [
     approvalRequests: null
   })
 ]
-
-const whatsApp = (injected: Effect.Effect<void, TwilioError>) => ({
-  listTemplates: Effect.as(injected, MEMORY_TEMPLATES)
-})

@@ -13,6 +13,7 @@ import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import { parseConfig } from "../../src/config/LoadConfig.js"
 import { SendGuard } from "../../src/messaging/SendGuard.js"
+import { InboundFetcher } from "../../src/messaging/InboundFetcher.js"
 import { WhatsApp } from "../../src/messaging/WhatsApp.js"
 import { Sending } from "../../src/messaging/Sending.js"
 import { Threading } from "../../src/messaging/Threading.js"
@@ -138,6 +139,7 @@ const capRaceGraph = (databasePath: string, atPreCheck: Effect.Effect<void>, atR
       OptOuts.Default,
       SendKeys.Default,
       Database.Default,
+      InboundFetcher.Default,
       WhatsApp.Default
     )),
     Layer.provide(TwilioMemory.layer),

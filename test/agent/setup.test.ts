@@ -19,6 +19,9 @@ describe("check_setup", () => {
         "configuration",
         "WEBHOOK_BASE_URL",
         "twilio credentials",
+        "account type",
+        "inbound",
+        "number capabilities",
         "inbound webhook URL",
         "database",
         "webhook port"

@@ -148,7 +148,7 @@ describe.each(TRANSPORTS)("over %s", (transport) => {
 
     it("`check` exits 1 when the number's webhook points elsewhere, naming the URL to set", async () => {
       const { exit, stdout } = await runCheck("https://elsewhere.example.test/sms")
-      expect(stdout).toMatch(/^FAIL inbound webhook URL: .*set its messaging webhook to https:\/\/hooks\.example\.test\/webhooks\/twilio\/sms/m)
+      expect(stdout).toMatch(/^FAIL inbound webhook URL: .*not to this server: run configure-webhooks \(or set https:\/\/hooks\.example\.test\/webhooks\/twilio\/sms/m)
       expect(stdout).toMatch(/^ok +twilio credentials/m)
       expect(exit).toEqual({ code: 1, signal: null })
     })

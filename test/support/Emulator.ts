@@ -16,18 +16,21 @@ export interface TwilioEmulator {
   readonly createMessage: (to: string, body: string) => Promise<{ sid: string }>
   /** A message as the emulator stores it (REST fetch). */
   readonly fetchMessage: (messageSid: string) => Promise<{ sid: string; status: string; body: string; from: string; to: string }>
+  /** Any REST call on the emulator, as the account: GET without `form`, else POST. */
+  readonly rest: (path: string, form?: Record<string, string>) => Promise<any>
   /** Points OUR_NUMBER's (or `number`'s) messaging webhook (its sms_url) at `url`, as in the Twilio console. */
   readonly setSmsUrl: (url: string, number?: string) => Promise<void>
   readonly close: () => Promise<void>
 }
 
 /**
- * The emulator on a free 127.0.0.1 port; inbound messages to OUR_NUMBER are posted to `webhookBaseUrl`. The
- * account's auth token is AUTH_TOKEN unless `authToken` says otherwise; `moreNumbers` (e.g. a WhatsApp sender)
- * are the account's too, their messages posted to the same URL.
+ * The emulator on a free 127.0.0.1 port; inbound messages to OUR_NUMBER are posted to `webhookBaseUrl`, or
+ * without one, only stored (a number whose messaging webhook was never set). The account's auth token is
+ * AUTH_TOKEN unless `authToken` says otherwise; `moreNumbers` (e.g. a WhatsApp sender) are the account's too,
+ * their messages posted to the same URL.
  */
 export const startEmulator = async (
-  webhookBaseUrl: string,
+  webhookBaseUrl?: string,
   authToken = AUTH_TOKEN,
   moreNumbers: ReadonlyArray<string> = []
 ): Promise<TwilioEmulator> => {
@@ -38,7 +41,10 @@ export const startEmulator = async (
     seed: {
       twilio: {
         account: { sid: ACCOUNT_SID, auth_token: authToken },
-        phone_numbers: [OUR_NUMBER, ...moreNumbers].map((phone_number) => ({ phone_number, sms_url: `${webhookBaseUrl}/webhooks/twilio/sms` }))
+        phone_numbers: [OUR_NUMBER, ...moreNumbers].map((phone_number) => ({
+          phone_number,
+          ...(webhookBaseUrl === undefined ? {} : { sms_url: `${webhookBaseUrl}/webhooks/twilio/sms` })
+        }))
       }
     }
   })
@@ -66,6 +72,7 @@ export const startEmulator = async (
     },
     createMessage: (to, body) => request(messagesPath, { To: to, From: OUR_NUMBER, Body: body }),
     fetchMessage: (messageSid) => request(messagesPath.replace(".json", `/${messageSid}.json`)),
+    rest: request,
     setSmsUrl: async (smsUrl, phoneNumber = OUR_NUMBER) => {
       const numbersPath = `/2010-04-01/Accounts/${ACCOUNT_SID}/IncomingPhoneNumbers`
       const { incoming_phone_numbers: [number] } = await request(`${numbersPath}.json?PhoneNumber=${encodeURIComponent(phoneNumber)}`)

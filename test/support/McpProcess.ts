@@ -35,6 +35,8 @@ export interface McpProcess {
    * client, then SIGTERM. Resolves once the process is gone.
    */
   readonly stop: () => Promise<void>
+  /** stdio: the server's process id (to kill it as a crash would). */
+  readonly pid?: number
 }
 
 const text = (result: CallToolResult) =>
@@ -95,7 +97,7 @@ const startStdio = async (env: Env, cwd: string, args: ReadonlyArray<string>, co
     await stop()
     throw new Error(`could not connect: ${String(error)}\nstderr:\n${stderr.text()}`)
   }
-  return withClient("stdio", client, stderr, protocolErrors, stop)
+  return { ...withClient("stdio", client, stderr, protocolErrors, stop), ...(transport.pid === null ? {} : { pid: transport.pid }) }
 }
 
 const connectHttp = (client: Client, url: URL) =>

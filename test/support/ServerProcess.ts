@@ -26,6 +26,8 @@ export const serverEnv = (options: { twilioUrl: string; webhookPort: number; dat
   TWILIO_API_BASE_URL: options.twilioUrl,
   TWILIO_TIMEOUT_MS: "5000",
   WEBHOOK_BASE_URL: `http://127.0.0.1:${options.webhookPort}`,
+  // The emulator posts to loopback: webhooks, though `auto` would fetch for such a URL.
+  INBOUND: "webhook",
   WEBHOOK_HOST: "127.0.0.1",
   WEBHOOK_PORT: String(options.webhookPort),
   DATABASE_PATH: options.databasePath,

@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as TestClock from "effect/TestClock"
-import { catchUpOnStart } from "../../src/App.js"
+import { inboundOnStart } from "../../src/App.js"
 import { TwilioMemory } from "../../src/twilio/TwilioMemory.js"
 import { callOk } from "../agent/support.js"
 import { collectLogs } from "../support/Logs.js"
@@ -42,7 +42,7 @@ describe("the catch-up window", () => {
     const logs = collectLogs()
     return Effect.gen(function*() {
       yield* missedAtTheEdge
-      yield* Layer.build(catchUpOnStart)
+      yield* Layer.build(inboundOnStart)
       // It runs forked: its report says when it is done.
       yield* logs.logged(/^INFO catch-up: /)
       expect(yield* storedBodies).toEqual(["just inside the window"])

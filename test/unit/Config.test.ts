@@ -118,9 +118,30 @@ describe("parseConfig", () => {
 
   it("names every missing required variable", () => {
     const problems = problemsOf({})
-    for (const variable of ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "WEBHOOK_BASE_URL", "TWILIO_PHONE_NUMBER"]) {
+    for (const variable of ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER"]) {
       expect(problems.some((p) => p.startsWith(`${variable} is required`))).toBe(true)
     }
+  })
+
+  it("needs no WEBHOOK_BASE_URL: replies are then fetched from Twilio (issue 21)", () => {
+    const { WEBHOOK_BASE_URL: _, ...withoutUrl } = validEnv
+    expect(configOf(withoutUrl)).toMatchObject({ inbound: "fetch", webhookBaseUrl: "http://127.0.0.1:3000", fetchSeconds: 2, idleFetchSeconds: 60 })
+  })
+
+  it.each([
+    [{ WEBHOOK_BASE_URL: "https://abc123.ngrok.io" }, "webhook"],
+    [{ WEBHOOK_BASE_URL: "http://abc123.ngrok.io" }, "fetch"],
+    [{ WEBHOOK_BASE_URL: "https://127.0.0.1:3000" }, "fetch"],
+    [{ WEBHOOK_BASE_URL: "http://localhost:3000", INBOUND: "webhook" }, "webhook"],
+    [{ WEBHOOK_BASE_URL: "https://abc123.ngrok.io", INBOUND: "poll" }, "fetch"]
+  ])("INBOUND=auto|webhook|poll with %j is %s", (env, mode) => {
+    expect(configOf({ ...validEnv, ...env }).inbound).toBe(mode)
+  })
+
+  it("refuses INBOUND=webhook without WEBHOOK_BASE_URL, and an unknown INBOUND", () => {
+    const { WEBHOOK_BASE_URL: _, ...withoutUrl } = validEnv
+    expect(problemsFor({ ...withoutUrl, INBOUND: "webhook" }, "INBOUND")[0]).toMatch(/needs WEBHOOK_BASE_URL/)
+    expect(problemsFor({ ...validEnv, INBOUND: "push" }, "INBOUND")[0]).toMatch(/auto, webhook, poll/)
   })
 
   it("says LOG_LEVEL's allowed values", () => {

@@ -48,7 +48,7 @@ describe("WEBHOOK_BASE_URL with user:password@", () => {
       const { messageSid } = yield* sendTo(ALICE)
       const [sent] = yield* Effect.flatMap(TwilioMemory, (t) => t.sent)
       expect(sent!.statusCallback).toBe("https://hook-user:hook-secret-pw@twilio-mcp.example.test/webhooks/twilio/status")
-      expectTwiml(yield* postStatus(statusParams(messageSid, "delivered"), { signedUrl: sent!.statusCallback }))
+      expectTwiml(yield* postStatus(statusParams(messageSid, "delivered"), { signedUrl: sent!.statusCallback! }))
     }).pipe(logs.provide)
   })
 

@@ -63,7 +63,7 @@ describe("status callbacks", () => {
     Effect.gen(function*() {
       const messageSid = yield* sendOne
       const [sent] = yield* Effect.flatMap(TwilioMemory, (twilio) => twilio.sent)
-      expectTwiml(yield* postStatus(statusParams(messageSid, "delivered"), { signedUrl: sent!.statusCallback }))
+      expectTwiml(yield* postStatus(statusParams(messageSid, "delivered"), { signedUrl: sent!.statusCallback! }))
       expect((yield* stored(messageSid)).status).toBe("delivered")
     }).pipe(withServer()))
 

@@ -31,7 +31,8 @@ export const waitForReply = Tool.make({
     status: Schema.Literal("reply", "timeout"),
     conversationId: Schema.NullOr(Schema.String),
     messages: Schema.Array(Message),
-    since: Schema.String
+    since: Schema.String,
+    note: Schema.optional(Schema.String)
   }),
   annotations: { title: "Wait for reply", readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   handler: (input) =>
