@@ -81,13 +81,14 @@ describe("the command line (@effect/cli)", () => {
     expect(run.stderr).toContain("'--port'")
   })
 
-  it("--help lists every command and --sandbox on stdout, and exits with code 0", async () => {
+  it("--help lists every command, --sandbox and each command's own options on stdout, and exits with code 0", async () => {
     const run = await runToEnd(["--help"])
     expect(run.code).toBe(0)
     for (const [name, { description }] of Object.entries(commands)) {
-      expect(run.stdout).toMatch(new RegExp(`^\\s*- ${name} \\[--sandbox\\]\\s+${description.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m"))
+      expect(run.stdout).toMatch(new RegExp(`^\\s*- ${name} \\[--sandbox\\](?: \\[--[a-z-]+\\])*\\s+${description.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m"))
     }
     expect(run.stdout).toContain("--sandbox")
+    expect(run.stdout).toMatch(/- configure-webhooks \[--sandbox\] \[--dry-run\]/)
     // Not a terminal: no colour codes.
     expect(run.stdout).not.toContain("\u001b[")
     expect(run.stderr).toBe("")
