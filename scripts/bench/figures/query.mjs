@@ -90,7 +90,7 @@ const bundleInProcess = async (dir) => {
         "export { appLayer } from './src/App.js'",
         "export { callTool } from './src/mcp/Bridge.js'",
         "export { tools } from './src/mcp/tools/index.js'",
-        "export { parseConfig } from './src/config/AppConfig.js'",
+        "export { parseConfig } from './src/config/LoadConfig.js'",
         "export { loggingLayer } from './src/config/Logging.js'",
         "export * as Either from 'effect/Either'",
         "export * as Layer from 'effect/Layer'",
